@@ -1,6 +1,32 @@
-/** Placeholder until the probe lands (issue 5). @module */
-/** Runs `probe`; returns the exit code. */
-export function probeCommand(_args: string[]): Promise<number> {
-  console.error("probe: not implemented yet");
-  return Promise.resolve(2);
-}
+/**
+ * The environment probe (Deno.dlopen of libc): seccomp mode, no_new_privs,
+ * seccomp user notification, filter installability, WSL and kernel release,
+ * and the capture decision the runner records.
+ *
+ * @example
+ * ```ts
+ * import { chooseCapture, probeEnvironment } from "./ffi/mod.ts";
+ * const probe = probeEnvironment({ procRoot: "/proc" });
+ * const { mode, reason } = chooseCapture(probe);
+ * console.log(mode, reason);
+ * ```
+ *
+ * @module
+ */
+export { errnoName, type Finding, isKnown, type Known, type Unknown } from "./finding.ts";
+export { DEFAULT_LIBC, type Libc, type LibcResult, openLibc } from "./libc.ts";
+export { classifyWsl, type KernelInfo, readKernelInfo, type WslKind } from "./kernel.ts";
+export { type FilterInstall, probeSeccomp, type SeccompInfo, type SeccompMode } from "./seccomp.ts";
+export { probeEnvironment, type ProbeOptions, type ProbeResult } from "./probe.ts";
+export {
+  type CaptureDecision,
+  type CaptureMode,
+  chooseCapture,
+  seccompTrapPossible,
+} from "./capture.ts";
+export {
+  buildProbeReport,
+  formatProbeTable,
+  probeCommand,
+  type ProbeReport,
+} from "./probe_command.ts";
