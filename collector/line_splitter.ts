@@ -1,0 +1,125 @@
+/**
+ * Splits a byte stream into newline-terminated lines with a bound on line length.
+ *
+ * @module
+ */
+
+const NEWLINE = 0x0a;
+
+/** Receives what a {@linkcode LineSplitter} finds. */
+export interface LineSink {
+  /**
+   * A complete line without its `\n`. The bytes may be a view of a reused read buffer, so the
+   * sink must consume them before returning.
+   */
+  line(bytes: Uint8Array): void;
+  /** A line went over the limit; `head` holds its first bytes. It is discarded up to `\n`. */
+  overlong(head: Uint8Array): void;
+}
+
+/**
+ * Cuts chunks into lines. A line longer than `maxLineBytes` is reported once through
+ * {@linkcode LineSink.overlong} and then skipped up to the next newline, so the stream stays
+ * usable; memory per splitter never exceeds `maxLineBytes`.
+ *
+ * @example
+ * ```ts
+ * import { LineSplitter } from "./line_splitter.ts";
+ * const lines: string[] = [];
+ * const splitter = new LineSplitter(1024, {
+ *   line: (bytes) => lines.push(new TextDecoder().decode(bytes)),
+ *   overlong: () => {},
+ * });
+ * splitter.push(new TextEncoder().encode("a\nb"));
+ * splitter.push(new TextEncoder().encode("c\n"));
+ * console.log(lines); // ["a", "bc"]
+ * ```
+ */
+export class LineSplitter {
+  #maxLineBytes: number;
+  #sink: LineSink;
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
+  #discarding = false;
+
+  /** Creates a splitter that passes lines of at most `maxLineBytes` bytes to `sink`. */
+  constructor(maxLineBytes: number, sink: LineSink) {
+    this.#maxLineBytes = maxLineBytes;
+    this.#sink = sink;
+  }
+
+  /** True while bytes of an unfinished line are held (or being discarded). */
+  get hasPartialLine(): boolean {
+    return this.#partBytes > 0 || this.#discarding;
+  }
+
+  /** Feeds the next chunk of the stream. `chunk` may be reused by the caller afterwards. */
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) {
+        this.#hold(chunk.subarray(start));
+        return;
+      }
+      this.#complete(chunk.subarray(start, newline));
+      start = newline + 1;
+    }
+  }
+
+  /**
+   * Ends the stream. An unterminated last line is passed on as a line (a producer that exits
+   * without a final newline still delivers its event).
+   */
+  end(): void {
+    if (this.#discarding) {
+      this.#discarding = false;
+      return;
+    }
+    if (this.#partBytes > 0) this.#complete(new Uint8Array(0));
+  }
+
+  #hold(rest: Uint8Array): void {
+    if (this.#discarding) return;
+    if (this.#partBytes + rest.length > this.#maxLineBytes) {
+      this.#startDiscarding(rest);
+      return;
+    }
+    this.#parts.push(rest.slice());
+    this.#partBytes += rest.length;
+  }
+
+  #complete(tail: Uint8Array): void {
+    if (this.#discarding) {
+      this.#discarding = false;
+      return;
+    }
+    if (this.#partBytes + tail.length > this.#maxLineBytes) {
+      this.#startDiscarding(tail);
+      this.#discarding = false;
+      return;
+    }
+    if (this.#partBytes === 0) {
+      this.#sink.line(tail);
+      return;
+    }
+    const line = new Uint8Array(this.#partBytes + tail.length);
+    let offset = 0;
+    for (const part of this.#parts) {
+      line.set(part, offset);
+      offset += part.length;
+    }
+    line.set(tail, offset);
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#sink.line(line);
+  }
+
+  #startDiscarding(rest: Uint8Array): void {
+    const head = this.#parts.length > 0 ? this.#parts[0] : rest;
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#discarding = true;
+    this.#sink.overlong(head);
+  }
+}

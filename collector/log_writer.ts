@@ -1,0 +1,414 @@
+/**
+ * Writes accepted events to `session-<id>.jsonl` and reject records to `rejected.jsonl`:
+ * batched (one write per file per round), fsynced on a schedule, with a bounded buffer,
+ * retries on write errors, and an LRU of open files.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Counters } from "./stats.ts";
+
+/** A file the writer appends to. */
+interface Output {
+  name: string;
+  path: string;
+  /** Session files get `,"session_seq":N}` appended to each record; reject files do not. */
+  sequenced: boolean;
+  pending: string[];
+  pendingChars: number;
+  /** The next session_seq; undefined until the file was opened and its tail read. */
+  nextSeq: number | undefined;
+  file: Deno.FsFile | undefined;
+  /** Written since the last fsync. */
+  dirty: boolean;
+  /** A batch already numbered and encoded but not fully written yet (kept across retries). */
+  inflight: { bytes: Uint8Array; offset: number; chars: number } | undefined;
+}
+
+/** What the writer needs from the collector around it. */
+export interface LogWriterOptions {
+  /** Directory of the session files. */
+  logDir: string;
+  /** Open files kept at most. */
+  maxOpenFiles: number;
+  /** fsync dirty files at least this often; 0 = after every batch. */
+  fsyncIntervalMs: number;
+  /** Accepted bytes waiting to be written above which {@linkcode LogWriter.full} is true. */
+  maxBufferBytes: number;
+  /** Counters to update. */
+  counters: Counters;
+  /** Structured log of problems (stderr in the collector). */
+  log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Called with the unterminated tail of a session file that it cut off on first open. */
+  onTornTail?: (path: string, fragment: Uint8Array) => void;
+}
+
+const MAX_BACKOFF_MS = 2000;
+const TAIL_CHUNK_BYTES = 64 * 1024;
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+
+/**
+ * The single writer of the log directory. Appends are synchronous and only queue; one loop
+ * writes, so lines never interleave and each session's lines keep their arrival order.
+ *
+ * @example
+ * ```ts
+ * import { LogWriter } from "./log_writer.ts";
+ * import { newCounters } from "./stats.ts";
+ * const logDir = await Deno.makeTempDir();
+ * const writer = new LogWriter({
+ *   logDir, maxOpenFiles: 16, fsyncIntervalMs: 1000, maxBufferBytes: 1 << 20,
+ *   counters: newCounters(), log: console.error,
+ * });
+ * writer.appendEvent("s1", '{"v":1,"received_at":"2025-12-01T12:00:00.000Z"');
+ * await writer.close(5000);
+ * ```
+ */
+export class LogWriter {
+  #options: LogWriterOptions;
+  #outputs = new Map<string, Output>();
+  #queue = new Set<Output>();
+  /** Open outputs in least-recently-used-first order. */
+  #open = new Map<Output, true>();
+  #buffered = 0;
+  #waiters: Array<() => void> = [];
+  #wake: (() => void) | undefined;
+  #closing = false;
+  #abandoned = false;
+  #lastSync = Date.now();
+  #backoffMs = 0;
+  #done: Promise<void>;
+
+  /** Starts the writer loop. */
+  constructor(options: LogWriterOptions) {
+    this.#options = options;
+    this.#done = this.#run();
+  }
+
+  /** Queues one event record (stored line without its `,"session_seq":N}` ending). */
+  appendEvent(sessionId: string, record: string): void {
+    this.#append(`session-${sessionId}.jsonl`, true, record);
+  }
+
+  /** Queues one line for rejected.jsonl. */
+  appendReject(line: string): void {
+    this.#append("rejected.jsonl", false, line);
+  }
+
+  /** True when the buffer is at its limit and readers should wait. */
+  get full(): boolean {
+    return this.#buffered >= this.#options.maxBufferBytes;
+  }
+
+  /** Accepted bytes (UTF-16 units, close to bytes for JSON) not yet written. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** Files open now. */
+  get openFiles(): number {
+    return this.#open.size;
+  }
+
+  /** Resolves once the buffer is below its limit again. */
+  whenWritable(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /**
+   * Writes and fsyncs everything queued, closes the files and stops. Returns the number of
+   * bytes it could not write before `deadlineMs` passed (0 when everything is on disk).
+   */
+  async close(deadlineMs: number): Promise<number> {
+    this.#closing = true;
+    this.#wake?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(deadlineMs, 0));
+    });
+    const outcome = await Promise.race([this.#done.then(() => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "done") return 0;
+    this.#abandoned = true;
+    this.#wake?.();
+    const unwritten = this.#buffered;
+    for (const output of this.#open.keys()) output.file?.close();
+    this.#open.clear();
+    return unwritten;
+  }
+
+  #append(name: string, sequenced: boolean, record: string): void {
+    let output = this.#outputs.get(name);
+    if (output === undefined) {
+      output = {
+        name,
+        path: join(this.#options.logDir, name),
+        sequenced,
+        pending: [],
+        pendingChars: 0,
+        nextSeq: undefined,
+        file: undefined,
+        dirty: false,
+        inflight: undefined,
+      };
+      this.#outputs.set(name, output);
+    }
+    output.pending.push(record);
+    output.pendingChars += record.length + 1;
+    this.#buffered += record.length + 1;
+    this.#queue.add(output);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#abandoned) {
+      if (this.#queue.size === 0) {
+        if (this.#closing) break;
+        await this.#sleep(this.#hasDirty() ? this.#untilSyncDue() : undefined);
+      }
+      const round = [...this.#queue];
+      this.#queue.clear();
+      let failed = false;
+      for (const output of round) {
+        if (this.#abandoned) return;
+        try {
+          await this.#writeOutput(output);
+        } catch (error) {
+          failed = true;
+          this.#queue.add(output);
+          this.#reportError("write", output.path, error);
+        }
+      }
+      if (failed) {
+        this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 50), MAX_BACKOFF_MS);
+        // Not wakeable by new appends: a full disk must not turn into a busy retry loop.
+        await new Promise((resolve) => setTimeout(resolve, this.#backoffMs));
+      } else {
+        this.#backoffMs = 0;
+      }
+      if (this.#hasDirty() && this.#untilSyncDue() === 0) await this.#syncDirty();
+      this.#releaseWaiters();
+    }
+    if (this.#abandoned) return;
+    await this.#syncDirty();
+    for (const output of this.#open.keys()) output.file?.close();
+    this.#open.clear();
+  }
+
+  async #writeOutput(output: Output): Promise<void> {
+    await this.#ensureOpen(output);
+    if (output.inflight === undefined) {
+      if (output.pending.length === 0) return;
+      output.inflight = {
+        bytes: encoder.encode(this.#batchText(output)),
+        offset: 0,
+        chars: output.pendingChars,
+      };
+      output.pending = [];
+      output.pendingChars = 0;
+    }
+    const inflight = output.inflight;
+    const file = output.file as Deno.FsFile;
+    while (inflight.offset < inflight.bytes.length) {
+      inflight.offset += await file.write(inflight.bytes.subarray(inflight.offset));
+    }
+    output.inflight = undefined;
+    output.dirty = true;
+    this.#buffered -= inflight.chars;
+    this.#options.counters.bytesWritten += inflight.bytes.length;
+    this.#options.counters.batches++;
+  }
+
+  #batchText(output: Output): string {
+    let text = "";
+    if (output.sequenced) {
+      let seq = output.nextSeq as number;
+      for (const record of output.pending) text += `${record},"session_seq":${seq++}}\n`;
+      output.nextSeq = seq;
+    } else {
+      for (const record of output.pending) text += `${record}\n`;
+    }
+    return text;
+  }
+
+  async #ensureOpen(output: Output): Promise<void> {
+    if (output.file !== undefined) {
+      this.#open.delete(output);
+      this.#open.set(output, true);
+      return;
+    }
+    if (this.#open.size >= this.#options.maxOpenFiles) await this.#evict(output);
+    const file = await Deno.open(output.path, {
+      read: true,
+      append: true,
+      create: true,
+      mode: 0o640,
+    });
+    try {
+      if (output.sequenced && output.nextSeq === undefined) {
+        output.nextSeq = await this.#recoverNextSeq(file, output.path);
+      }
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    output.file = file;
+    this.#open.set(output, true);
+  }
+
+  /** Closes the least recently used files (a few at once, their fsyncs run in parallel). */
+  async #evict(keep: Output): Promise<void> {
+    const want = Math.max(1, Math.floor(this.#options.maxOpenFiles / 16));
+    const victims: Output[] = [];
+    for (const output of this.#open.keys()) {
+      if (output === keep || output.inflight !== undefined) continue;
+      victims.push(output);
+      if (victims.length >= want) break;
+    }
+    await Promise.all(victims.map(async (output) => {
+      const file = output.file as Deno.FsFile;
+      if (output.dirty) {
+        await file.sync();
+        output.dirty = false;
+      }
+      file.close();
+      output.file = undefined;
+      this.#open.delete(output);
+      // Forget idle sessions so 10,000 sessions do not pile up in memory; the next event of the
+      // session re-reads its last session_seq from the file.
+      if (output.pending.length === 0) this.#outputs.delete(output.name);
+    }));
+  }
+
+  /**
+   * The session_seq to continue with: one more than the last line's. A last line without its
+   * `\n` (a crash mid-write) is cut off and handed to `onTornTail`, so the file stays valid JSONL.
+   */
+  async #recoverNextSeq(file: Deno.FsFile, path: string): Promise<number> {
+    const size = (await file.stat()).size;
+    if (size === 0) return 0;
+    const tail = await readTail(file, size);
+    let end = tail.length;
+    if (tail[end - 1] !== NEWLINE) {
+      const lastNewline = tail.lastIndexOf(NEWLINE);
+      const fragment = tail.slice(lastNewline + 1);
+      await file.truncate(size - fragment.length);
+      this.#options.log("cut an unterminated last line off a session file", {
+        path,
+        bytes: fragment.length,
+      });
+      this.#options.onTornTail?.(path, fragment);
+      end = lastNewline + 1;
+      if (end === 0) return 0;
+    }
+    const start = tail.lastIndexOf(NEWLINE, end - 2) + 1;
+    const lastLine = new TextDecoder().decode(tail.subarray(start, end - 1));
+    try {
+      const seq = (JSON.parse(lastLine) as { session_seq?: unknown }).session_seq;
+      if (Number.isSafeInteger(seq) && (seq as number) >= 0) return (seq as number) + 1;
+    } catch {
+      // Fall through: count lines instead.
+    }
+    this.#options.log("last line of a session file has no session_seq; counting lines", { path });
+    return await countLines(file);
+  }
+
+  async #syncDirty(): Promise<void> {
+    const dirty = [...this.#open.keys()].filter((output) => output.dirty);
+    this.#lastSync = Date.now();
+    if (dirty.length === 0) return;
+    await Promise.all(dirty.map(async (output) => {
+      try {
+        await output.file?.sync();
+        output.dirty = false;
+      } catch (error) {
+        this.#reportError("fsync", output.path, error);
+      }
+    }));
+    this.#options.counters.fsyncs++;
+  }
+
+  #hasDirty(): boolean {
+    for (const output of this.#open.keys()) if (output.dirty) return true;
+    return false;
+  }
+
+  #untilSyncDue(): number {
+    return Math.max(0, this.#options.fsyncIntervalMs - (Date.now() - this.#lastSync));
+  }
+
+  #sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = done;
+      if (ms !== undefined) timer = setTimeout(done, ms);
+    });
+  }
+
+  #releaseWaiters(): void {
+    if (this.full || this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #reportError(operation: string, path: string, error: unknown): void {
+    this.#options.counters.writeErrors++;
+    const code = (error as { code?: string }).code ?? (error as Error).name;
+    this.#options.log(`${operation} failed; events stay buffered and the write is retried`, {
+      path,
+      code,
+      error: (error as Error).message,
+      bufferedBytes: this.#buffered,
+    });
+  }
+}
+
+/** Reads the end of a file, enough to hold its last two newlines (or the whole file). */
+async function readTail(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  let tail = new Uint8Array(0);
+  let position = size;
+  while (position > 0) {
+    const length = Math.min(TAIL_CHUNK_BYTES, position);
+    position -= length;
+    const chunk = new Uint8Array(length + tail.length);
+    await readExactly(file, position, chunk.subarray(0, length));
+    chunk.set(tail, length);
+    tail = chunk;
+    let newlines = 0;
+    for (let i = tail.indexOf(NEWLINE); i !== -1; i = tail.indexOf(NEWLINE, i + 1)) {
+      if (++newlines >= 2) return tail;
+    }
+  }
+  return tail;
+}
+
+async function readExactly(file: Deno.FsFile, position: number, into: Uint8Array): Promise<void> {
+  await file.seek(position, Deno.SeekMode.Start);
+  let offset = 0;
+  while (offset < into.length) {
+    const read = await file.read(into.subarray(offset));
+    if (read === null) throw new Error("session file shrank while its tail was read");
+    offset += read;
+  }
+}
+
+async function countLines(file: Deno.FsFile): Promise<number> {
+  await file.seek(0, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(TAIL_CHUNK_BYTES);
+  let lines = 0;
+  for (let read = await file.read(buffer); read !== null; read = await file.read(buffer)) {
+    const chunk = buffer.subarray(0, read);
+    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) lines++;
+  }
+  return lines;
+}

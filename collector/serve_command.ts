@@ -1,0 +1,93 @@
+/**
+ * The command line of the served collector: exactly the permissions it needs for its paths.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { type CollectorConfig, ConfigError } from "./config.ts";
+
+const SERVE_MODULE = fromFileUrl(new URL("./serve.ts", import.meta.url));
+const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
+
+/**
+ * The permission flags of the served process: the socket (net), its directory (read/write, to
+ * replace a stale socket and set the mode), the log directory (read/write: it appends, and reads
+ * a session file's last line to continue its sequence). Nothing else: no run, ffi, sys, env.
+ *
+ * @example
+ * ```ts
+ * import { servePermissionFlags } from "./serve_command.ts";
+ * import { resolveConfig } from "./config.ts";
+ * const config = resolveConfig({ flags: { socket: "/run/a/audit.sock", logDir: "/logs" } });
+ * console.log(servePermissionFlags(config));
+ * // ["--allow-net=unix:/run/a/audit.sock", "--allow-read=/run/a,/logs", "--allow-write=/run/a,/logs"]
+ * ```
+ */
+export function servePermissionFlags(config: CollectorConfig): string[] {
+  for (const [name, path] of [["socket", config.socket], ["log dir", config.logDir]]) {
+    if (path.includes(",")) {
+      throw new ConfigError(
+        `the ${name} path "${path}" contains a comma, which Deno permission flags cannot ` +
+          "express; choose a path without commas",
+      );
+    }
+  }
+  const dirs = `${dirname(config.socket)},${config.logDir}`;
+  return [`--allow-net=unix:${config.socket}`, `--allow-read=${dirs}`, `--allow-write=${dirs}`];
+}
+
+/**
+ * The full argument list for `Deno.execPath()` that starts the served collector.
+ *
+ * @example
+ * ```ts
+ * import { serveCommandArgs } from "./serve_command.ts";
+ * import { resolveConfig } from "./config.ts";
+ * const args = serveCommandArgs(resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } }));
+ * const child = new Deno.Command(Deno.execPath(), { args }).spawn();
+ * ```
+ */
+export function serveCommandArgs(config: CollectorConfig): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--cached-only",
+    "--config",
+    DENO_CONFIG,
+    ...servePermissionFlags(config),
+    SERVE_MODULE,
+    "--config-json",
+    JSON.stringify(config),
+  ];
+}
+
+/**
+ * Creates the socket directory (0750) and the log directory when missing: the served process
+ * may only write inside them, so it cannot create their parents itself.
+ *
+ * @example
+ * ```ts
+ * import { prepareDirectories } from "./serve_command.ts";
+ * import { resolveConfig } from "./config.ts";
+ * await prepareDirectories(resolveConfig({ flags: { socket: "/tmp/s/a.sock", logDir: "/tmp/l" } }));
+ * ```
+ */
+export async function prepareDirectories(config: CollectorConfig): Promise<void> {
+  const socketDir = dirname(config.socket);
+  if (!(await exists(socketDir))) {
+    await Deno.mkdir(socketDir, { recursive: true, mode: 0o750 });
+    await Deno.chmod(socketDir, 0o750); // mkdir's mode is reduced by the umask
+  }
+  await Deno.mkdir(config.logDir, { recursive: true, mode: 0o750 });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * The served collector: accepts producers on the Unix socket, turns their lines into stored
+ * events or reject records, and shuts down without losing what clients already sent.
+ *
+ * @module
+ */
+import type { CollectorConfig } from "./config.ts";
+import { ingestLine, type RejectReason } from "./ingest.ts";
+import { LineSplitter } from "./line_splitter.ts";
+import { LogWriter } from "./log_writer.ts";
+import { RejectLog } from "./reject_log.ts";
+import { claimSocketPath, SocketPathError } from "./socket_path.ts";
+import { type Counters, newCounters, snapshot, statsLine } from "./stats.ts";
+
+/** Exit budget after SIGTERM/SIGINT, below the 5 s a supervisor waits. */
+const SHUTDOWN_BUDGET_MS = 4500;
+/** While draining, a connection with no new bytes for this long has nothing more in flight. */
+const DRAIN_QUIET_MS = 200;
+const FIRST_READ_BYTES = 4096;
+const MAX_READ_BYTES = 256 * 1024;
+
+/** One producer connection. */
+interface Connection {
+  id: number;
+  conn: Deno.UnixConn;
+  splitter: LineSplitter;
+  lastProgress: number;
+  reading: boolean;
+  draining: boolean;
+  quietTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Closed on purpose with a half line pending; that half line is dropped, not parsed. */
+  dropPartial: boolean;
+}
+
+/** Writes one structured log line (JSON) to stderr. */
+export type Logger = (message: string, fields?: Record<string, unknown>) => void;
+
+/** A logger printing `{"time","msg",...fields}` lines on stderr. */
+export const stderrLogger: Logger = (message, fields = {}) => {
+  console.error(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }));
+};
+
+/**
+ * Serves `config.socket` until SIGTERM or SIGINT and returns the exit code: 0 after a clean
+ * shutdown, 1 when events could not be written in time, 3 when another collector answers on
+ * the socket, 4 when the socket path is not a socket.
+ *
+ * @example
+ * ```ts
+ * import { serveCollector } from "./server.ts";
+ * import { resolveConfig } from "./config.ts";
+ * const code = await serveCollector(resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } }));
+ * ```
+ */
+export async function serveCollector(
+  config: CollectorConfig,
+  options: { log?: Logger } = {},
+): Promise<number> {
+  const log = options.log ?? stderrLogger;
+  await Deno.mkdir(config.logDir, { recursive: true });
+  let listener: Deno.UnixListener;
+  try {
+    const claim = await claimSocketPath(config.socket);
+    if (claim === "stale-removed") log("removed a stale socket", { socket: config.socket });
+    listener = Deno.listen({ transport: "unix", path: config.socket });
+    await Deno.chmod(config.socket, parseInt(config.socketMode, 8));
+  } catch (error) {
+    if (error instanceof SocketPathError) {
+      log(`refusing to start: ${error.message}`, { exitCode: error.exitCode });
+      return error.exitCode;
+    }
+    log(`cannot bind ${config.socket}: ${(error as Error).message}`, { exitCode: 1 });
+    return 1;
+  }
+  const socketInode = (await Deno.lstat(config.socket)).ino;
+  const collector = new Collector(config, listener, log);
+  const onSignal = () => collector.shutdown();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  log("collector listening", {
+    socket: config.socket,
+    logDir: config.logDir,
+    pid: Deno.pid,
+    permissions: reportPermissions(config),
+  });
+  const unwritten = await collector.run();
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  await removeOwnSocket(config.socket, socketInode);
+  collector.printSummary();
+  if (unwritten > 0) {
+    log("exiting with events not written (disk full or failing?)", { unwrittenBytes: unwritten });
+    return 1;
+  }
+  return 0;
+}
+
+/** The accept loop, the connections and the timers of one running collector. */
+class Collector {
+  #config: CollectorConfig;
+  #listener: Deno.UnixListener;
+  #log: Logger;
+  #counters: Counters = newCounters();
+  #lastStats: Counters = newCounters();
+  #writer: LogWriter;
+  #rejects: RejectLog;
+  #connections = new Set<Connection>();
+  #handlers = new Set<Promise<void>>();
+  #nextId = 1;
+  #receivedAt = "";
+  #stopping = false;
+  #stoppedAt = 0;
+  #drainDeadline: ReturnType<typeof setTimeout> | undefined;
+  #sweeper: ReturnType<typeof setInterval>;
+  #statsTimer: ReturnType<typeof setInterval>;
+  #started = Date.now();
+
+  constructor(config: CollectorConfig, listener: Deno.UnixListener, log: Logger) {
+    this.#config = config;
+    this.#listener = listener;
+    this.#log = log;
+    this.#writer = new LogWriter({
+      logDir: config.logDir,
+      maxOpenFiles: config.maxOpenFiles,
+      fsyncIntervalMs: config.fsyncIntervalMs,
+      maxBufferBytes: config.maxBufferBytes,
+      counters: this.#counters,
+      log,
+      onTornTail: (path, fragment) =>
+        this.#reject({
+          reason: "torn_tail",
+          path: "",
+          message: `unterminated last line cut off ${path}`,
+          line: fragment,
+          connection: 0,
+        }),
+    });
+    this.#rejects = new RejectLog({
+      perSecond: config.rejectRecordsPerSecond,
+      write: (line) => this.#writer.appendReject(line),
+    });
+    const sweepEvery = Math.min(1000, Math.max(20, Math.floor(config.partialLineTimeoutMs / 4)));
+    this.#sweeper = setInterval(() => this.#sweep(), sweepEvery);
+    this.#statsTimer = setInterval(() => this.#printStats(), config.statsIntervalMs);
+  }
+
+  /** Accepts until shutdown, drains, writes everything; returns bytes left unwritten. */
+  async run(): Promise<number> {
+    try {
+      for await (const conn of this.#listener) this.#accept(conn);
+    } catch (error) {
+      if (!this.#stopping) this.#log("accept failed", { error: (error as Error).message });
+    }
+    this.shutdown();
+    while (this.#handlers.size > 0) await Promise.all(this.#handlers);
+    clearTimeout(this.#drainDeadline);
+    clearInterval(this.#sweeper);
+    clearInterval(this.#statsTimer);
+    this.#rejects.flushSuppressed();
+    const left = SHUTDOWN_BUDGET_MS - (Date.now() - this.#stoppedAt);
+    return await this.#writer.close(left);
+  }
+
+  /** Stops accepting and starts draining the open connections (idempotent). */
+  shutdown(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stoppedAt = Date.now();
+    this.#log("shutting down: draining connections", { connections: this.#connections.size });
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const connection of this.#connections) {
+      connection.draining = true;
+      if (connection.reading) this.#armQuietTimer(connection);
+    }
+    this.#drainDeadline = setTimeout(() => {
+      for (const connection of this.#connections) closeQuietly(connection.conn);
+    }, this.#config.shutdownDrainMs);
+  }
+
+  /** Prints the exit summary on stderr. */
+  printSummary(): void {
+    console.error(
+      statsLine(
+        "summary",
+        this.#counters,
+        newCounters(),
+        this.#gauges(),
+        Date.now() - this.#started,
+      ),
+    );
+  }
+
+  #accept(conn: Deno.UnixConn): void {
+    if (this.#connections.size >= this.#config.maxConnections) {
+      this.#counters.connectionsRefused++;
+      closeQuietly(conn);
+      return;
+    }
+    this.#counters.connectionsAccepted++;
+    const connection: Connection = {
+      id: this.#nextId++,
+      conn,
+      splitter: undefined as unknown as LineSplitter,
+      lastProgress: Date.now(),
+      reading: false,
+      draining: false,
+      quietTimer: undefined,
+      dropPartial: false,
+    };
+    connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
+      line: (bytes) => this.#ingest(bytes, connection),
+      overlong: (head) =>
+        this.#rejectCounted({
+          reason: "overlong_line",
+          path: "",
+          message:
+            `line longer than ${this.#config.maxLineBytes} bytes; discarded up to its newline`,
+          line: head,
+          connection: connection.id,
+          bytes: this.#config.maxLineBytes + 1,
+        }),
+    });
+    this.#connections.add(connection);
+    const handler = this.#handle(connection).finally(() => {
+      this.#connections.delete(connection);
+      this.#handlers.delete(handler);
+    });
+    this.#handlers.add(handler);
+  }
+
+  async #handle(connection: Connection): Promise<void> {
+    let buffer = new Uint8Array(FIRST_READ_BYTES);
+    try {
+      while (true) {
+        if (this.#writer.full) {
+          this.#counters.backpressurePauses++;
+          await this.#writer.whenWritable();
+        }
+        connection.reading = true;
+        if (connection.draining) this.#armQuietTimer(connection);
+        const read = await connection.conn.read(buffer);
+        connection.reading = false;
+        clearTimeout(connection.quietTimer);
+        if (read === null) break;
+        const now = Date.now();
+        connection.lastProgress = now;
+        this.#counters.bytesIn += read;
+        this.#receivedAt = new Date(now).toISOString();
+        connection.splitter.push(buffer.subarray(0, read));
+        if (read === buffer.length && buffer.length < MAX_READ_BYTES) {
+          // A busy producer: read more per call. Idle ones keep a small buffer, so thousands
+          // of open connections stay cheap.
+          buffer = new Uint8Array(buffer.length * 4);
+        }
+      }
+    } catch (error) {
+      if (!isClosedError(error)) {
+        this.#log("connection read failed", {
+          connection: connection.id,
+          error: (error as Error).message,
+        });
+      }
+    } finally {
+      clearTimeout(connection.quietTimer);
+      closeQuietly(connection.conn);
+    }
+    if (!connection.dropPartial) {
+      this.#receivedAt = new Date().toISOString();
+      connection.splitter.end();
+    }
+  }
+
+  #ingest(bytes: Uint8Array, connection: Connection): void {
+    if (bytes.length === 0) return;
+    const outcome = ingestLine(bytes, this.#receivedAt);
+    if (outcome.ok) {
+      this.#counters.events++;
+      this.#writer.appendEvent(outcome.sessionId, outcome.record);
+      return;
+    }
+    this.#rejectCounted({ ...outcome, line: bytes, connection: connection.id });
+  }
+
+  #rejectCounted(
+    reject: {
+      reason: RejectReason;
+      path: string;
+      message: string;
+      line: Uint8Array;
+      connection: number;
+      bytes?: number;
+    },
+  ): void {
+    this.#counters.rejects[reject.reason]++;
+    this.#rejects.record(reject);
+  }
+
+  #reject(reject: Parameters<RejectLog["record"]>[0]): void {
+    this.#rejectCounted(reject);
+  }
+
+  #armQuietTimer(connection: Connection): void {
+    clearTimeout(connection.quietTimer);
+    connection.quietTimer = setTimeout(() => closeQuietly(connection.conn), DRAIN_QUIET_MS);
+  }
+
+  #sweep(): void {
+    this.#rejects.tick();
+    const now = Date.now();
+    const timeout = this.#config.partialLineTimeoutMs;
+    for (const connection of this.#connections) {
+      if (!connection.splitter.hasPartialLine || now - connection.lastProgress <= timeout) continue;
+      connection.dropPartial = true;
+      this.#counters.partialLineTimeouts++;
+      this.#log("closing a connection whose partial line made no progress", {
+        connection: connection.id,
+        timeoutMs: timeout,
+      });
+      closeQuietly(connection.conn);
+    }
+  }
+
+  #printStats(): void {
+    const now = this.#counters;
+    const before = this.#lastStats;
+    const busy = now.bytesIn !== before.bytesIn || now.connectionsAccepted !==
+        before.connectionsAccepted ||
+      now.connectionsRefused !== before.connectionsRefused ||
+      now.bytesWritten !== before.bytesWritten;
+    if (busy) {
+      console.error(statsLine("stats", now, before, this.#gauges(), this.#config.statsIntervalMs));
+    }
+    this.#lastStats = snapshot(now);
+  }
+
+  #gauges() {
+    return {
+      connections: this.#connections.size,
+      openFiles: this.#writer.openFiles,
+      bufferedBytes: this.#writer.bufferedBytes,
+    };
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+function isClosedError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe;
+}
+
+async function removeOwnSocket(socket: string, inode: number | null): Promise<void> {
+  try {
+    const info = await Deno.lstat(socket);
+    // Another collector may have replaced a socket we lost; only remove our own.
+    if (info.isSocket && info.ino === inode) await Deno.remove(socket);
+  } catch {
+    // Already gone (closing the listener removes it on some platforms).
+  }
+}
+
+/** What the served process may do, as Deno reports it; printed at startup for auditors. */
+function reportPermissions(config: CollectorConfig): Record<string, string> {
+  const query = (descriptor: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(descriptor).state;
+  return {
+    "net(any)": query({ name: "net" }),
+    "net(socket)": query(
+      { name: "net", host: `unix:${config.socket}` } as Deno.PermissionDescriptor,
+    ),
+    "read(/)": query({ name: "read", path: "/" }),
+    "write(/)": query({ name: "write", path: "/" }),
+    "write(logDir)": query({ name: "write", path: config.logDir }),
+    "read(logDir)": query({ name: "read", path: config.logDir }),
+    run: query({ name: "run" }),
+    ffi: query({ name: "ffi" }),
+    sys: query({ name: "sys" }),
+    env: query({ name: "env" }),
+  };
+}

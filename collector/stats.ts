@@ -1,0 +1,101 @@
+/**
+ * Counters of the collector and the structured stats lines printed on stderr.
+ *
+ * @module
+ */
+import { REJECT_REASONS, type RejectReason } from "./ingest.ts";
+
+/** Everything the collector counts; printed as JSON by {@linkcode statsLine}. */
+export interface Counters {
+  /** Valid events accepted (stored or waiting in the buffer). */
+  events: number;
+  /** Bytes read from all connections. */
+  bytesIn: number;
+  /** Bytes written to session and reject files. */
+  bytesWritten: number;
+  /** Connections accepted since start. */
+  connectionsAccepted: number;
+  /** Connections refused because `maxConnections` were open. */
+  connectionsRefused: number;
+  /** Connections closed because a partial line made no progress in time. */
+  partialLineTimeouts: number;
+  /** Rejected lines by reason. */
+  rejects: Record<RejectReason, number>;
+  /** Failed writes or fsyncs (each retried). */
+  writeErrors: number;
+  /** Batches written. */
+  batches: number;
+  /** fsync rounds. */
+  fsyncs: number;
+  /** Times readers paused because the buffer was full. */
+  backpressurePauses: number;
+}
+
+/** A fresh set of counters, all zero. */
+export function newCounters(): Counters {
+  const rejects = Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<
+    RejectReason,
+    number
+  >;
+  return {
+    events: 0,
+    bytesIn: 0,
+    bytesWritten: 0,
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    partialLineTimeouts: 0,
+    rejects,
+    writeErrors: 0,
+    batches: 0,
+    fsyncs: 0,
+    backpressurePauses: 0,
+  };
+}
+
+/** Gauges sampled when a stats line is printed. */
+export interface Gauges {
+  /** Connections open now. */
+  connections: number;
+  /** Session/reject files open now. */
+  openFiles: number;
+  /** Bytes of events accepted but not yet written. */
+  bufferedBytes: number;
+}
+
+/**
+ * One stats line: `kind` is "stats" every interval and "summary" at exit; rates are per second
+ * over `intervalMs`.
+ *
+ * @example
+ * ```ts
+ * import { newCounters, statsLine } from "./stats.ts";
+ * const c = newCounters();
+ * console.error(statsLine("stats", c, c, { connections: 0, openFiles: 0, bufferedBytes: 0 }, 1000));
+ * ```
+ */
+export function statsLine(
+  kind: "stats" | "summary",
+  now: Counters,
+  before: Counters,
+  gauges: Gauges,
+  intervalMs: number,
+): string {
+  const seconds = Math.max(intervalMs, 1) / 1000;
+  const rejects = Object.fromEntries(
+    Object.entries(now.rejects).filter(([, count]) => count > 0),
+  );
+  return JSON.stringify({
+    time: new Date().toISOString(),
+    kind,
+    eventsPerSecond: Math.round((now.events - before.events) / seconds),
+    bytesInPerSecond: Math.round((now.bytesIn - before.bytesIn) / seconds),
+    ...gauges,
+    ...now,
+    rejects,
+  });
+}
+
+/** Copies counters, so the next interval's rates can be computed. */
+export function snapshot(counters: Counters): Counters {
+  return { ...counters, rejects: { ...counters.rejects } };
+}
