@@ -18,6 +18,7 @@ export { DEFAULT_LIBC, type Libc, type LibcResult, openLibc } from "./libc.ts";
 export { classifyWsl, type KernelInfo, readKernelInfo, type WslKind } from "./kernel.ts";
 export { type FilterInstall, probeSeccomp, type SeccompInfo, type SeccompMode } from "./seccomp.ts";
 export { probeEnvironment, type ProbeOptions, type ProbeResult } from "./probe.ts";
+export { inForegroundOfTerminal } from "./terminal.ts";
 export {
   type CaptureDecision,
   type CaptureMode,
