@@ -1,0 +1,333 @@
+/**
+ * Comparison 1, collector ingest: the ContainAI collector vs syslog-ng
+ * configured for the same job vs a raw byte copy (socat into one file). Four
+ * clients send pre-encoded events concurrently; a run lasts from the first
+ * byte sent until every line is in the output files.
+ *
+ * @module
+ */
+import { type Contender, runAlternating } from "./alternate.ts";
+import { sleep } from "./command.ts";
+import { encodeForClients, generateEvents } from "./events.ts";
+import { LineCounter } from "./line_counter.ts";
+import { type RssScope, RssTracker } from "./proc.ts";
+import { type Server, startServer, stopServer, waitForSocket } from "./server.ts";
+import { formatNumber, formatRatio, median, range } from "./stats.ts";
+import type { SuiteResult } from "./suite.ts";
+import { validateEvent } from "../protocol/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const SYSLOG_NG_TEMPLATE = new URL("syslog-ng.conf", import.meta.url);
+const CHUNK_BYTES = 256 * 1024;
+const STALL_MS = 20_000;
+const MIB = 1024 * 1024;
+
+/** Where one run of an ingest server lives. */
+export interface IngestPaths {
+  /** A fresh private directory for the run. */
+  workDir: string;
+  /** The Unix socket the server must serve. */
+  socket: string;
+  /** The directory the server writes its output files into. */
+  logDir: string;
+}
+
+/** A server that ingests newline-delimited events from a Unix socket. */
+export interface IngestTarget {
+  name: string;
+  /** Which processes of the started tree count for the peak RSS. */
+  rssScope: RssScope;
+  /** Which output files hold the events. */
+  accept(fileName: string): boolean;
+  start(paths: IngestPaths): Promise<Server>;
+}
+
+/** One measured ingest run. */
+export interface IngestSample {
+  seconds: number;
+  rssBytes: number;
+}
+
+const isSessionFile = (name: string): boolean =>
+  name.startsWith("session-") && name.endsWith(".jsonl");
+
+/** This project's collector, started the way `deno task collect` starts it. */
+export const COLLECTOR_TARGET: IngestTarget = {
+  name: "containai collector",
+  // The launcher computes narrow permissions and starts the served process.
+  rssScope: "descendants",
+  accept: isSessionFile,
+  start: ({ socket, logDir }) =>
+    Promise.resolve(startServer(Deno.execPath(), {
+      args: collectorArgs(socket, logDir),
+      cwd: ROOT,
+    })),
+};
+
+/**
+ * The `deno` arguments that start the collector as `deno task collect` does.
+ *
+ * @example
+ * ```ts
+ * import { collectorArgs } from "./ingest.ts";
+ * new Deno.Command(Deno.execPath(), { args: collectorArgs("/tmp/a.sock", "/tmp/logs") });
+ * ```
+ */
+export function collectorArgs(socket: string, logDir: string): string[] {
+  return [
+    "run",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+    "--allow-run",
+    `${ROOT}main.ts`,
+    "collect",
+    "--socket",
+    socket,
+    "--log-dir",
+    logDir,
+  ];
+}
+
+/** syslog-ng in the foreground with bench/syslog-ng.conf and its state in the run directory. */
+export const SYSLOG_NG_TARGET: IngestTarget = {
+  name: "syslog-ng",
+  rssScope: "tree",
+  accept: isSessionFile,
+  start: async ({ workDir, socket, logDir }) => {
+    const template = await Deno.readTextFile(SYSLOG_NG_TEMPLATE);
+    const config = `${workDir}/syslog-ng.conf`;
+    await Deno.writeTextFile(
+      config,
+      template.replaceAll("@SOCKET@", socket).replaceAll("@LOG_DIR@", logDir),
+    );
+    return startServer("syslog-ng", {
+      args: [
+        "--foreground",
+        "--cfgfile",
+        config,
+        "--pidfile",
+        `${workDir}/syslog-ng.pid`,
+        "--persist-file",
+        `${workDir}/syslog-ng.persist`,
+        "--control",
+        `${workDir}/syslog-ng.ctl`,
+        "--no-caps",
+      ],
+    });
+  },
+};
+
+/** socat copying every connection's bytes into one file: the floor of any ingest. */
+export const SOCAT_TARGET: IngestTarget = {
+  name: "socat (raw copy)",
+  rssScope: "tree",
+  accept: (name) => name === "raw.jsonl",
+  start: ({ socket, logDir }) =>
+    Promise.resolve(startServer("socat", {
+      args: [
+        "-u",
+        "-b",
+        String(CHUNK_BYTES),
+        `UNIX-LISTEN:${socket},fork,backlog=64`,
+        `OPEN:${logDir}/raw.jsonl,creat,append,wronly`,
+      ],
+    })),
+};
+
+/** Options of {@linkcode runIngest}. */
+export interface IngestOptions {
+  events: number;
+  clients: number;
+  rounds: number;
+  targets?: IngestTarget[];
+  log: (line: string) => void;
+}
+
+/** The payload every run sends. */
+interface Workload {
+  buffers: Uint8Array[];
+  events: number;
+  bytes: number;
+}
+
+/**
+ * Runs the ingest comparison and returns its section of the report.
+ *
+ * @example
+ * ```ts
+ * import { runIngest } from "./ingest.ts";
+ * const result = await runIngest({ events: 400_000, clients: 4, rounds: 3, log: console.error });
+ * ```
+ */
+export async function runIngest(options: IngestOptions): Promise<SuiteResult> {
+  const targets = options.targets ?? [COLLECTOR_TARGET, SYSLOG_NG_TARGET, SOCAT_TARGET];
+  const workload = prepareWorkload(options.events, options.clients);
+  options.log(
+    `ingest: ${formatNumber(workload.events)} events, ${formatNumber(workload.bytes / MIB)} MiB (${
+      formatNumber(workload.bytes / workload.events)
+    } B/event), ${options.clients} clients`,
+  );
+  const contenders: Contender<IngestSample>[] = targets.map((target) => ({
+    name: target.name,
+    run: () => measureIngest(target, workload),
+  }));
+  const samples = await runAlternating(contenders, {
+    rounds: options.rounds,
+    onSample: (name, round, sample) =>
+      options.log(
+        `ingest: round ${round + 1}/${options.rounds} ${name}: ${
+          formatNumber(workload.events / sample.seconds)
+        } events/s, ${formatNumber(sample.seconds)} s, peak RSS ${
+          formatNumber(sample.rssBytes / MIB)
+        } MiB`,
+      ),
+  });
+  return summarize(targets, samples, workload, options);
+}
+
+function prepareWorkload(count: number, clients: number): Workload {
+  const events = generateEvents(count, { sessions: 8 });
+  // Guard the generator: a rejected event would measure the reject path instead.
+  for (let i = 0; i < events.length; i += Math.max(1, Math.floor(events.length / 2000))) {
+    const checked = validateEvent(JSON.parse(JSON.stringify(events[i])));
+    if (!checked.ok) throw new Error(`generated event ${i} is invalid: ${checked.issues[0].path}`);
+  }
+  const buffers = encodeForClients(events, clients);
+  return { buffers, events: count, bytes: buffers.reduce((sum, b) => sum + b.length, 0) };
+}
+
+async function measureIngest(target: IngestTarget, workload: Workload): Promise<IngestSample> {
+  const workDir = await Deno.makeTempDir({ prefix: "containai-bench-ingest-" });
+  const paths = { workDir, socket: `${workDir}/audit.sock`, logDir: `${workDir}/logs` };
+  await Deno.mkdir(paths.logDir);
+  const server = await target.start(paths);
+  let exited = false;
+  server.status.then(() => exited = true);
+  try {
+    await waitForSocket(server, paths.socket);
+    const rss = new RssTracker(server.process.pid, { scope: target.rssScope });
+    const counter = new LineCounter(paths.logDir, { accept: target.accept });
+    const conns = await Promise.all(
+      workload.buffers.map(() => Deno.connect({ transport: "unix", path: paths.socket })),
+    );
+    const start = performance.now();
+    let sendError: Error | undefined;
+    const sending = Promise.all(conns.map((conn, i) => send(conn, workload.buffers[i])))
+      .catch((error) => sendError = error);
+    let lastProgress = start;
+    let lastLines = 0;
+    let lastRss = 0;
+    while (counter.lines < workload.events) {
+      await sleep(10);
+      const lines = await counter.poll();
+      const now = performance.now();
+      if (now - lastRss >= 100) {
+        await rss.sample();
+        lastRss = now;
+      }
+      if (lines > lastLines) {
+        lastLines = lines;
+        lastProgress = now;
+      }
+      if (sendError) throw new Error(`sending failed: ${sendError.message}`);
+      if (exited || now - lastProgress > STALL_MS) {
+        throw new Error(
+          `only ${lines} of ${workload.events} lines arrived` +
+            (exited ? " before the server exited" : ` (no progress for ${STALL_MS / 1000} s)`) +
+            `:\n${server.output().trim() || "(no output)"}`,
+        );
+      }
+    }
+    const seconds = (performance.now() - start) / 1000;
+    await rss.sample();
+    await sending;
+    const status = await stopServer(server);
+    const final = await counter.poll();
+    if (final !== workload.events) {
+      throw new Error(`${final} lines in the output, expected exactly ${workload.events}`);
+    }
+    if (!status.success && status.signal !== "SIGTERM" && status.code !== 128 + 15) {
+      throw new Error(`exited with ${status.code} when stopped:\n${server.output().trim()}`);
+    }
+    return { seconds, rssBytes: rss.peakBytes };
+  } finally {
+    await stopServer(server, { signal: "SIGKILL", graceMs: 5000 });
+    await Deno.remove(workDir, { recursive: true });
+  }
+}
+
+async function send(conn: Deno.UnixConn, buffer: Uint8Array): Promise<void> {
+  try {
+    let offset = 0;
+    while (offset < buffer.length) {
+      offset += await conn.write(buffer.subarray(offset, offset + CHUNK_BYTES));
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+function summarize(
+  targets: IngestTarget[],
+  samples: Map<string, IngestSample[]>,
+  workload: Workload,
+  options: IngestOptions,
+): SuiteResult {
+  const throughput = (name: string): number =>
+    median(samples.get(name)!.map((s) => workload.events / s.seconds));
+  const rows = targets.map((target) => {
+    const runs = samples.get(target.name)!;
+    const rates = runs.map((s) => workload.events / s.seconds);
+    const spread = range(rates);
+    const eventsPerSecond = median(rates);
+    const ratio = (other: IngestTarget): string =>
+      samples.has(other.name) ? formatRatio(eventsPerSecond / throughput(other.name)) : "n/a";
+    return [
+      target.name,
+      formatNumber(eventsPerSecond),
+      `${formatNumber(spread.min)} – ${formatNumber(spread.max)}`,
+      formatNumber(median(runs.map((s) => workload.bytes / s.seconds / 1e6))),
+      formatNumber(median(runs.map((s) => s.seconds))),
+      formatNumber(Math.max(...runs.map((s) => s.rssBytes)) / MIB),
+      ratio(SYSLOG_NG_TARGET),
+      ratio(SOCAT_TARGET),
+    ];
+  });
+  const findings: string[] = [];
+  if (samples.has(COLLECTOR_TARGET.name) && samples.has(SYSLOG_NG_TARGET.name)) {
+    const vsSyslog = throughput(COLLECTOR_TARGET.name) / throughput(SYSLOG_NG_TARGET.name);
+    const peak = Math.max(...samples.get(COLLECTOR_TARGET.name)!.map((s) => s.rssBytes)) / MIB;
+    findings.push(
+      `Collector throughput is ${formatRatio(vsSyslog)} syslog-ng's (goal: at least 3x): ` +
+        (vsSyslog >= 3 ? "**met**." : "**not met**."),
+      `Collector peak RSS ${formatNumber(peak)} MiB (goal: at most 200 MiB): ` +
+        (peak <= 200 ? "**met**." : "**not met**."),
+    );
+  }
+  return {
+    id: "ingest",
+    title: "1. Collector ingest",
+    setup: [
+      `${formatNumber(workload.events)} valid protocol-v1 events (mixed Open/Exec/Connect/Deny/` +
+      `Exit, ${formatNumber(workload.bytes / workload.events)} bytes on average, 8 sessions), ` +
+      `${formatNumber(workload.bytes / MIB)} MiB in total, sent by ${options.clients} concurrent ` +
+      `connections in ${CHUNK_BYTES / 1024} KiB writes from pre-encoded buffers.`,
+      "A run lasts from the first byte sent until every line is in the output files (counted " +
+      "by reading them); a fresh server and an empty log directory for every run. " +
+      `${options.rounds} rounds, contenders alternating.`,
+    ],
+    columns: [
+      "contender",
+      "events/s (median)",
+      "events/s (min – max)",
+      "MB/s",
+      "seconds",
+      "peak RSS (MiB)",
+      "vs syslog-ng",
+      "vs socat",
+    ],
+    rows,
+    findings,
+  };
+}

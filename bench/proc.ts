@@ -1,0 +1,95 @@
+/**
+ * Memory of server process trees, read from /proc: the peak resident set
+ * (VmHWM) of every process in a tree, tracked while the tree changes.
+ *
+ * @module
+ */
+
+/** The pids of `root` and all its descendants that are alive now. */
+export async function processTree(root: number): Promise<number[]> {
+  const tree: number[] = [];
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    let tasks: string[];
+    try {
+      tasks = [];
+      for await (const entry of Deno.readDir(`/proc/${pid}/task`)) tasks.push(entry.name);
+    } catch {
+      continue; // the process exited meanwhile
+    }
+    tree.push(pid);
+    for (const task of tasks) {
+      try {
+        const children = await Deno.readTextFile(`/proc/${pid}/task/${task}/children`);
+        for (const child of children.trim().split(/\s+/)) if (child) pending.push(Number(child));
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+  }
+  return tree;
+}
+
+/** The peak resident set of a process in bytes (VmHWM), or undefined if it is gone. */
+export async function peakRss(pid: number): Promise<number | undefined> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const match = status.match(/^VmHWM:\s+(\d+)\s+kB$/m);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which processes of a server's tree count as the server. */
+export type RssScope =
+  /** The root and every descendant (for example socat and its forked children). */
+  | "tree"
+  /** Only the descendants: the root is a launcher that starts the served process. */
+  | "descendants";
+
+/**
+ * Tracks the peak resident set of a process tree: call {@linkcode sample}
+ * periodically while it runs; {@linkcode peakBytes} sums each process's own
+ * peak (an upper bound of the tree's peak, since peaks need not coincide).
+ *
+ * @example
+ * ```ts
+ * import { RssTracker } from "./proc.ts";
+ * const tracker = new RssTracker(Deno.pid, { scope: "tree" });
+ * await tracker.sample();
+ * console.log(tracker.peakBytes);
+ * ```
+ */
+export class RssTracker {
+  readonly #root: number;
+  readonly #scope: RssScope;
+  readonly #peaks = new Map<number, number>();
+
+  constructor(root: number, options: { scope: RssScope }) {
+    this.#root = root;
+    this.#scope = options.scope;
+  }
+
+  /** Reads the current VmHWM of every counted process. */
+  async sample(): Promise<void> {
+    for (const pid of await processTree(this.#root)) {
+      if (this.#scope === "descendants" && pid === this.#root) continue;
+      const peak = await peakRss(pid);
+      if (peak !== undefined) this.#peaks.set(pid, Math.max(peak, this.#peaks.get(pid) ?? 0));
+    }
+  }
+
+  /** Sum of the peaks of every process seen so far, in bytes. */
+  get peakBytes(): number {
+    let sum = 0;
+    for (const peak of this.#peaks.values()) sum += peak;
+    return sum;
+  }
+
+  /** How many distinct processes were counted. */
+  get processCount(): number {
+    return this.#peaks.size;
+  }
+}
