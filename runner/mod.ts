@@ -1,6 +1,30 @@
-/** Placeholder until the runner lands (issue 5). @module */
-/** Runs `run`; returns the exit code. */
-export function runCommand(_args: string[]): Promise<number> {
-  console.error("run: not implemented yet");
-  return Promise.resolve(2);
-}
+/**
+ * The runner: `run -- CMD` audits one command end to end. It probes the
+ * kernel, uses or starts a collector, injects the shim, streams its own
+ * events (source "Runner") and summarises the session log.
+ *
+ * @example
+ * ```ts
+ * import { runAudited } from "./runner/mod.ts";
+ * const { exitCode, summary } = await runAudited(["sh", "-c", "ls /"]);
+ * console.log(exitCode, summary.log_file, summary.counts);
+ * ```
+ *
+ * @module
+ */
+export { runCommand } from "./run_command.ts";
+export { runAudited, type RunOptions, type RunResult } from "./run.ts";
+export { formatSummary, type RunSummary } from "./summary.ts";
+export {
+  type AuditVariables,
+  childEnvironment,
+  isSecretName,
+  REDACTED,
+  redactEnvironment,
+  SECRET_NAME_PARTS,
+} from "./environment.ts";
+export { agentFromCommand, newSessionId } from "./session.ts";
+export { type CollectorLink, defaultRunLogDir, linkCollector } from "./collector_link.ts";
+export { INSTALLED_SHIM, resolveShim } from "./shim_path.ts";
+export { RunnerEventStream } from "./event_stream.ts";
+export { sessionLogPath } from "./session_log.ts";

@@ -1,0 +1,141 @@
+/**
+ * One audited run: probe, collector, shim, the command, the runner's events,
+ * and the summary read back from the session log.
+ *
+ * @module
+ */
+import { chooseCapture, probeEnvironment, type ProbeOptions } from "../ffi/mod.ts";
+import type { ExecPayload } from "../protocol/mod.ts";
+import { runChild } from "./child.ts";
+import { linkCollector } from "./collector_link.ts";
+import { childEnvironment, redactEnvironment } from "./environment.ts";
+import { RunnerEventStream } from "./event_stream.ts";
+import { resolveProgram } from "./program_path.ts";
+import { agentFromCommand, checkAgent, checkSessionId, newSessionId } from "./session.ts";
+import { sessionLogPath, waitForRecord } from "./session_log.ts";
+import { resolveShim } from "./shim_path.ts";
+import { type LogRecord, type RunSummary, summarizeRecords } from "./summary.ts";
+
+/** Options of {@linkcode runAudited}; each mirrors a `run` flag. */
+export interface RunOptions {
+  /** Session id; default a new time-sortable one. */
+  session?: string;
+  /** Agent name; default the command's base name. */
+  agent?: string;
+  /** Collector socket to use (or to start one on). */
+  socket?: string;
+  /** Session log directory. */
+  logDir?: string;
+  /** The shim library to inject. */
+  shim?: string;
+  /** The command's environment before the audit variables; default the runner's. */
+  env?: Record<string, string>;
+  /** Progress notes (e.g. "building the shim"); default none. */
+  notify?: (message: string) => void;
+  /** Probe inputs (tests simulate /proc and libc). */
+  probe?: ProbeOptions;
+  /** How long to wait for the runner's last event to reach the log; default 5000 ms. */
+  flushTimeoutMs?: number;
+}
+
+/** The outcome of a run. */
+export interface RunResult {
+  /** The exit status `run` exits with: the command's (128+N for signal N). */
+  exitCode: number;
+  /** What the session log holds. */
+  summary: RunSummary;
+}
+
+/**
+ * Runs `command` under audit and returns its exit status and the summary.
+ * Throws (before the command starts) when the run cannot be set up: bad
+ * session id or agent, no shim, no collector.
+ *
+ * @example
+ * ```ts
+ * import { runAudited } from "./run.ts";
+ * const { exitCode, summary } = await runAudited(["sh", "-c", "ls /"], { logDir: "/tmp/logs" });
+ * console.log(exitCode, summary.programs);
+ * ```
+ */
+export async function runAudited(command: string[], options: RunOptions = {}): Promise<RunResult> {
+  if (command.length === 0) throw new Error("no command given: put it after --, e.g. run -- ls");
+  const sessionId = checkSessionId(options.session ?? newSessionId());
+  const agent = checkAgent(options.agent ?? agentFromCommand(command));
+  const env = options.env ?? Deno.env.toObject();
+  const shim = await resolveShim({
+    explicit: options.shim,
+    onBuild: () => options.notify?.("building the shim (first use) ..."),
+  });
+  const probe = probeEnvironment(options.probe);
+  const capture = chooseCapture(probe);
+  const link = await linkCollector({ socket: options.socket, logDir: options.logDir, env });
+  try {
+    const stream = await RunnerEventStream.open(link.socket, { session_id: sessionId, agent });
+    try {
+      const logFile = sessionLogPath(link.logDir, sessionId);
+      const childEnv = childEnvironment(env, { shim, socket: link.socket, sessionId, agent });
+      const cwd = Deno.cwd();
+      const exec: ExecPayload = {
+        call: "run",
+        path: resolveProgram(command[0], { searchPath: env.PATH, cwd }) ?? command[0],
+        argv: command,
+        env: redactEnvironment(childEnv),
+        cwd,
+        probe: { ...probe },
+        capture,
+      };
+      await stream.send({ event_type: "Exec", payload: exec });
+      // The collector reads every connection on its own; seeing the Exec on
+      // disk first keeps it ahead of the events the command's shim sends.
+      let logFound = await waitForOwn(logFile, stream, 1000) !== null;
+      const end = await runChild(command, { env: childEnv });
+      if (end.started) {
+        const outcome = end.signal === undefined
+          ? { exit_code: end.exitCode }
+          : { signal: end.signal };
+        await stream.send({
+          event_type: "Exit",
+          payload: { pid: end.pid, ...outcome, duration_ms: end.durationMs },
+        });
+      } else {
+        console.error(`run: ${end.message}`);
+        await stream.send({ event_type: "Exec", payload: { ...exec, errno: end.errno } });
+      }
+      const timeout = logFound ? options.flushTimeoutMs ?? 5000 : 200;
+      const records = await waitForOwn(logFile, stream, timeout);
+      logFound = records !== null;
+      const summary: RunSummary = {
+        session_id: sessionId,
+        agent,
+        log_file: logFile,
+        exit_code: end.exitCode,
+        ...(end.started && end.signal !== undefined ? { signal: end.signal } : {}),
+        log_complete: logFound,
+        runner_events_dropped: stream.droppedTotal,
+        ...summarizeRecords(records ?? []),
+      };
+      return { exitCode: end.exitCode, summary };
+    } finally {
+      stream.close();
+    }
+  } finally {
+    await link.close();
+  }
+}
+
+/** Waits for the runner's last delivered event to show in the log. */
+function waitForOwn(
+  logFile: string,
+  stream: RunnerEventStream,
+  timeoutMs: number,
+): Promise<LogRecord[] | null> {
+  const seq = stream.lastDeliveredSeq;
+  if (seq === null) return Promise.resolve(null);
+  return waitForRecord(
+    logFile,
+    (record) =>
+      record.source === "Runner" && record.process?.pid === Deno.pid && record.seq === seq,
+    { timeoutMs },
+  );
+}
