@@ -1,0 +1,1001 @@
+//! Policy: the compact form written by policy/compile.ts, read once when the library loads
+//! (from the file named in CONTAINAI_POLICY), and the matcher the hooks ask before a call.
+//!
+//! - Loading uses raw syscalls and a static buffer; the parsed tables point into that buffer.
+//!   Hooks never parse anything: they run prefilters and glob matches over the tables.
+//! - No CONTAINAI_POLICY: the policy is off and every check returns null at the cost of one load.
+//! - CONTAINAI_POLICY set but the file unreadable or malformed: fail closed. Every checked call
+//!   is denied and enforced, reported with rule `(policy unavailable)`. A security control that
+//!   silently switches itself off when its configuration is damaged or removed would let anyone
+//!   who can touch the file turn it off; the runner validates the policy before starting the task,
+//!   so a user never meets this state through a typing mistake.
+//! - Paths are matched absolute and lexically normalized (`.`, `..`, `//`, trailing `/` removed;
+//!   symlinks are not resolved). Relative paths are joined to the working directory or dirfd.
+//! - Hooks call check* with a Scratch from `acquireScratch`; nothing here allocates or locks.
+const std = @import("std");
+const linux = std.os.linux;
+const json = @import("json.zig");
+
+pub const env_name = "CONTAINAI_POLICY";
+pub const max_file_bytes = 256 * 1024;
+pub const max_rules = 1024;
+pub const max_globs = 4096;
+pub const max_ranges = 1024;
+/// The rule name Deny events carry when the policy could not be loaded (fail closed).
+pub const unavailable_rule = "(policy unavailable)";
+
+pub const Action = enum(u8) { Exec, Open, Connect };
+pub const Mode = enum(u8) { observe, enforce };
+
+pub const access_read: u8 = 1;
+pub const access_write: u8 = 2;
+pub const access_create: u8 = 4;
+
+/// errno of an enforced denial: EACCES for exec and open, EPERM for connect and sendto/sendmsg
+/// (what the kernel returns when a local firewall rule refuses a connection).
+pub const EACCES: u16 = 13;
+pub const EPERM: u16 = 1;
+
+/// A decision: the call matched `rule`; `enforced` says whether it must be refused.
+pub const Match = struct {
+    rule: []const u8,
+    enforced: bool,
+    /// The normalized target the rule matched (path, address:port, or socket path).
+    target: []const u8,
+};
+
+const Glob = struct {
+    /// Prefilter: the first 16 bytes of the pattern's literal prefix, and which of them count.
+    pre0: u64 = 0,
+    pre1: u64 = 0,
+    mask0: u64 = 0,
+    mask1: u64 = 0,
+    /// The literal tail after the last wildcard (empty when the pattern ends in one).
+    suffix: []const u8 = "",
+    pattern: []const u8 = "",
+    /// The pattern has no wildcard at all: a plain comparison decides.
+    literal: bool = false,
+    access: u8 = 0,
+    rule: u16 = 0,
+};
+
+const Rule = struct {
+    name: []const u8 = "",
+    argv_start: u16 = 0,
+    argv_end: u16 = 0,
+    cidr_start: u16 = 0,
+    cidr_end: u16 = 0,
+    port_start: u16 = 0,
+    port_end: u16 = 0,
+    unix_start: u16 = 0,
+    unix_end: u16 = 0,
+};
+
+const Cidr = struct { net: u128, mask: u128 };
+const PortRange = struct { low: u16, high: u16 };
+
+const Tables = struct {
+    mode: Mode = .observe,
+    rules: [max_rules]Rule = undefined,
+    rule_count: usize = 0,
+    globs: [max_globs]Glob = undefined,
+    glob_count: usize = 0,
+    cidrs: [max_ranges]Cidr = undefined,
+    cidr_count: usize = 0,
+    ports: [max_ranges]PortRange = undefined,
+    port_count: usize = 0,
+    /// Contiguous ranges of `globs` by kind (the loader stores each kind in its own pass).
+    open_start: usize = 0,
+    open_end: usize = 0,
+    exec_start: usize = 0,
+    exec_end: usize = 0,
+    /// Connect rules are `rules[connect_rule_start..connect_rule_end]`.
+    connect_rule_start: usize = 0,
+    connect_rule_end: usize = 0,
+};
+
+const State = enum(u8) { unloaded, loading, off, ready, failed };
+
+var state = std.atomic.Value(State).init(.unloaded);
+var loader_tid = std.atomic.Value(i32).init(0);
+var file_buf: [max_file_bytes]u8 = undefined;
+var tables: Tables = .{};
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/// Reads CONTAINAI_POLICY once. Safe to call from every hook: after the first call it is one
+/// atomic load. Another thread that finds the load in progress waits for it; a signal handler
+/// interrupting the load on the same thread sees no policy for that one call.
+pub fn init() void {
+    if (@intFromEnum(state.load(.acquire)) >= @intFromEnum(State.off)) return;
+    const tid = linux.gettid();
+    if (state.cmpxchgStrong(.unloaded, .loading, .acquire, .acquire) == null) {
+        loader_tid.store(tid, .release);
+        state.store(loadFromEnv(), .release);
+        return;
+    }
+    while (state.load(.acquire) == .loading) {
+        if (loader_tid.load(.acquire) == tid) return;
+        _ = linux.sched_yield();
+    }
+}
+
+/// Whether hooks need to ask: false when no policy is configured.
+pub inline fn active() bool {
+    init();
+    return @intFromEnum(state.load(.acquire)) >= @intFromEnum(State.ready);
+}
+
+pub fn mode() Mode {
+    return if (state.load(.acquire) == .failed) .enforce else tables.mode;
+}
+
+/// After fork the child keeps the parent's tables (same memory image); nothing to do. After an
+/// exec the new image loads the policy again from the same file.
+fn loadFromEnv() State {
+    const path = envValue(env_name) orelse return .off;
+    if (path.len == 0) return .off;
+    const len = readFile(path) orelse return .failed;
+    return if (parse(file_buf[0..len], &tables)) .ready else .failed;
+}
+
+fn envValue(comptime name: []const u8) ?[*:0]const u8 {
+    var i: usize = 0;
+    const envp = std.c.environ;
+    while (envp[i]) |entry| : (i += 1) {
+        var k: usize = 0;
+        while (k < name.len and entry[k] == name[k]) k += 1;
+        if (k == name.len and entry[k] == '=') return entry + name.len + 1;
+    }
+    return null;
+}
+
+fn readFile(path: [*:0]const u8) ?usize {
+    const rc = linux.openat(linux.AT.FDCWD, path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0);
+    if (errnoOf(rc) != 0) return null;
+    const fd: i32 = @intCast(rc);
+    defer _ = linux.close(fd);
+    var len: usize = 0;
+    while (true) {
+        if (len == file_buf.len) return null; // larger than the compiler allows: not ours
+        const n = linux.read(fd, file_buf[len..].ptr, file_buf.len - len);
+        const e = errnoOf(n);
+        if (e == @intFromEnum(linux.E.INTR)) continue;
+        if (e != 0) return null;
+        if (n == 0) return len;
+        len += n;
+    }
+}
+
+fn errnoOf(rc: usize) u16 {
+    const signed: isize = @bitCast(rc);
+    if (signed < 0 and signed > -4096) return @intCast(-signed);
+    return 0;
+}
+
+/// Parses the compact form into `t`. Returns false on any deviation from the format: a
+/// truncated, padded or hand-edited file is never half-applied.
+pub fn parse(text: []const u8, t: *Tables) bool {
+    t.* = .{};
+    var header = Cursor{ .text = text };
+    if (!header.word("CAIPOLICY") or !header.space() or !header.word("1") or !header.space())
+        return false;
+    if (header.word("enforce")) {
+        t.mode = .enforce;
+    } else if (header.word("observe")) {
+        t.mode = .observe;
+    } else return false;
+    if (!header.space()) return false;
+    const count = header.number() orelse return false;
+    if (count > max_rules or !header.newline()) return false;
+    const body = header.pos;
+    // Three passes store each kind contiguously, in rule order, so a check scans only its kind.
+    const kinds = [_]u8{ 'O', 'X', 'C' };
+    for (kinds) |kind| {
+        var c = Cursor{ .text = text, .pos = body };
+        const glob_start = t.glob_count;
+        const rule_start = t.rule_count;
+        var seen: usize = 0;
+        while (seen < count) : (seen += 1) {
+            if (!record(&c, t, kind)) return false;
+        }
+        if (!c.word("END") or !c.newline() or c.pos != text.len) return false;
+        switch (kind) {
+            'O' => {
+                t.open_start = glob_start;
+                t.open_end = t.glob_count;
+            },
+            'X' => {
+                t.exec_start = glob_start;
+                t.exec_end = t.glob_count;
+            },
+            else => {
+                t.connect_rule_start = rule_start;
+                t.connect_rule_end = t.rule_count;
+            },
+        }
+    }
+    return true;
+}
+
+/// Parses one record; stores it when its kind is `keep`.
+fn record(c: *Cursor, t: *Tables, keep: u8) bool {
+    const kind = c.byte() orelse return false;
+    if (kind != 'X' and kind != 'O' and kind != 'C') return false;
+    const store = kind == keep;
+    if (!c.space()) return false;
+    const name = c.netstring() orelse return false;
+    if (name.len == 0) return false;
+    if (store and t.rule_count == max_rules) return false;
+    const rule_index: u16 = @intCast(t.rule_count);
+    var rule = Rule{ .name = name };
+    switch (kind) {
+        'O' => {
+            if (!c.space()) return false;
+            const bits = c.number() orelse return false;
+            if (bits == 0 or bits > 7) return false;
+            if (!globList(c, t, store, rule_index, @intCast(bits))) return false;
+        },
+        'X' => {
+            if (!globList(c, t, store, rule_index, 0)) return false;
+            rule.argv_start = @intCast(t.glob_count);
+            if (!globList(c, t, store, rule_index, 0)) return false;
+            rule.argv_end = @intCast(t.glob_count);
+            if (!store) rule.argv_end = rule.argv_start;
+        },
+        else => {
+            if (!c.space()) return false;
+            const cidrs = c.number() orelse return false;
+            rule.cidr_start = @intCast(t.cidr_count);
+            var i: usize = 0;
+            while (i < cidrs) : (i += 1) {
+                if (!c.space()) return false;
+                const cidr = c.cidr() orelse return false;
+                if (store) {
+                    if (t.cidr_count == max_ranges) return false;
+                    t.cidrs[t.cidr_count] = cidr;
+                    t.cidr_count += 1;
+                }
+            }
+            rule.cidr_end = @intCast(t.cidr_count);
+            if (!c.space()) return false;
+            const ports = c.number() orelse return false;
+            rule.port_start = @intCast(t.port_count);
+            i = 0;
+            while (i < ports) : (i += 1) {
+                if (!c.space()) return false;
+                const low = c.number() orelse return false;
+                if (!c.word("-")) return false;
+                const high = c.number() orelse return false;
+                if (low > high or high > 65535) return false;
+                if (store) {
+                    if (t.port_count == max_ranges) return false;
+                    t.ports[t.port_count] = .{ .low = @intCast(low), .high = @intCast(high) };
+                    t.port_count += 1;
+                }
+            }
+            rule.port_end = @intCast(t.port_count);
+            if ((cidrs == 0) != (ports == 0)) return false;
+            rule.unix_start = @intCast(t.glob_count);
+            if (!globList(c, t, store, rule_index, 0)) return false;
+            rule.unix_end = @intCast(t.glob_count);
+            if (cidrs == 0 and rule.unix_end == rule.unix_start and store) return false;
+        },
+    }
+    if (!c.newline()) return false;
+    if (store) {
+        t.rules[t.rule_count] = rule;
+        t.rule_count += 1;
+    }
+    return true;
+}
+
+/// ` <count> <netstring>...`; stores the globs when `store`.
+fn globList(c: *Cursor, t: *Tables, store: bool, rule: u16, access: u8) bool {
+    if (!c.space()) return false;
+    const n = c.number() orelse return false;
+    var i: usize = 0;
+    while (i < n) : (i += 1) {
+        if (!c.space()) return false;
+        const pattern = c.netstring() orelse return false;
+        if (pattern.len == 0) return false;
+        if (store) {
+            if (t.glob_count == max_globs) return false;
+            t.globs[t.glob_count] = compileGlob(pattern, rule, access);
+            t.glob_count += 1;
+        }
+    }
+    return true;
+}
+
+const Cursor = struct {
+    text: []const u8,
+    pos: usize = 0,
+
+    fn byte(self: *Cursor) ?u8 {
+        if (self.pos >= self.text.len) return null;
+        self.pos += 1;
+        return self.text[self.pos - 1];
+    }
+
+    fn word(self: *Cursor, comptime w: []const u8) bool {
+        if (self.text.len - self.pos < w.len) return false;
+        if (!std.mem.eql(u8, self.text[self.pos .. self.pos + w.len], w)) return false;
+        self.pos += w.len;
+        return true;
+    }
+
+    fn space(self: *Cursor) bool {
+        return self.word(" ");
+    }
+
+    fn newline(self: *Cursor) bool {
+        return self.word("\n");
+    }
+
+    /// A decimal number of 1..7 digits (no sign, no leading zero but "0" itself).
+    fn number(self: *Cursor) ?usize {
+        const start = self.pos;
+        var v: usize = 0;
+        while (self.pos < self.text.len and self.pos - start < 8) {
+            const ch = self.text[self.pos];
+            if (ch < '0' or ch > '9') break;
+            v = v * 10 + (ch - '0');
+            self.pos += 1;
+        }
+        const digits = self.pos - start;
+        if (digits == 0 or digits > 7) return null;
+        if (digits > 1 and self.text[start] == '0') return null;
+        return v;
+    }
+
+    /// `<length>:<bytes>`, no NUL inside (the hooks compare against C strings).
+    fn netstring(self: *Cursor) ?[]const u8 {
+        const len = self.number() orelse return null;
+        if (!self.word(":")) return null;
+        if (self.text.len - self.pos < len) return null;
+        const s = self.text[self.pos .. self.pos + len];
+        if (std.mem.indexOfScalar(u8, s, 0) != null) return null;
+        self.pos += len;
+        return s;
+    }
+
+    /// 32 lowercase hex digits, `/`, a prefix length 0..128.
+    fn cidr(self: *Cursor) ?Cidr {
+        if (self.text.len - self.pos < 32) return null;
+        var net: u128 = 0;
+        for (self.text[self.pos .. self.pos + 32]) |ch| {
+            const d: u128 = switch (ch) {
+                '0'...'9' => ch - '0',
+                'a'...'f' => ch - 'a' + 10,
+                else => return null,
+            };
+            net = (net << 4) | d;
+        }
+        self.pos += 32;
+        if (!self.word("/")) return null;
+        const prefix = self.number() orelse return null;
+        if (prefix > 128) return null;
+        const mask: u128 = if (prefix == 0) 0 else ~@as(u128, 0) << @intCast(128 - prefix);
+        if (net & ~mask != 0) return null;
+        return .{ .net = net, .mask = mask };
+    }
+};
+
+fn isWild(ch: u8) bool {
+    return ch == '*' or ch == '?' or ch == '\\';
+}
+
+fn compileGlob(pattern: []const u8, rule: u16, access: u8) Glob {
+    var g = Glob{ .pattern = pattern, .rule = rule, .access = access };
+    var lit: usize = 0;
+    while (lit < pattern.len and !isWild(pattern[lit])) lit += 1;
+    g.literal = lit == pattern.len;
+    // A trailing `/**` also matches the directory itself, which lacks that `/`.
+    if (!g.literal and lit > 0 and pattern[lit - 1] == '/' and pattern[lit] == '*') lit -= 1;
+    var head = [_]u8{0} ** 16;
+    var mask = [_]u8{0} ** 16;
+    const n = @min(lit, 16);
+    @memcpy(head[0..n], pattern[0..n]);
+    @memset(mask[0..n], 0xff);
+    g.pre0 = std.mem.readInt(u64, head[0..8], .little);
+    g.pre1 = std.mem.readInt(u64, head[8..16], .little);
+    g.mask0 = std.mem.readInt(u64, mask[0..8], .little);
+    g.mask1 = std.mem.readInt(u64, mask[8..16], .little);
+    if (!g.literal) {
+        // The tail after the last wildcard byte; an escaped byte counts as a wildcard here.
+        var tail = pattern.len;
+        while (tail > 0 and !isWild(pattern[tail - 1])) tail -= 1;
+        if (tail > 0 and pattern[tail - 1] == '\\') tail = @min(tail + 1, pattern.len);
+        g.suffix = pattern[tail..];
+    }
+    return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Glob matching: the twin of policy/glob.ts (same algorithm, same test vectors).
+
+/// Whether `s` matches `p`. `flat` makes `/` an ordinary byte (argv patterns).
+pub fn globMatch(p: []const u8, s: []const u8, flat: bool) bool {
+    var pi: usize = 0;
+    var si: usize = 0;
+    var star_p: ?usize = null;
+    var star_s: usize = 0;
+    var deep_p: ?usize = null;
+    var deep_s: usize = 0;
+    var deep_segments = false;
+    while (true) {
+        if (pi < p.len) {
+            const c = p[pi];
+            if (c == '*') {
+                var q = pi + 1;
+                while (q < p.len and p[q] == '*') q += 1;
+                if (q - pi == 1 and !flat) {
+                    star_p = q;
+                    star_s = si;
+                    pi = q;
+                    continue;
+                }
+                if (q == p.len) return true;
+                const segment_start = pi == 0 or p[pi - 1] == '/';
+                star_p = null;
+                if (!flat and segment_start and p[q] == '/') {
+                    deep_p = q + 1;
+                    deep_s = si;
+                    deep_segments = true;
+                    pi = q + 1;
+                    continue;
+                }
+                deep_p = q;
+                deep_s = si;
+                deep_segments = false;
+                pi = q;
+                continue;
+            }
+            if (c == '?') {
+                if (si < s.len and (flat or s[si] != '/')) {
+                    pi += 1;
+                    si += 1;
+                    continue;
+                }
+            } else if (c == '\\' and pi + 1 < p.len) {
+                if (si < s.len and s[si] == p[pi + 1]) {
+                    pi += 2;
+                    si += 1;
+                    continue;
+                }
+            } else {
+                if (!flat and c == '/' and si == s.len and pi + 3 == p.len and
+                    p[pi + 1] == '*' and p[pi + 2] == '*') return true;
+                if (si < s.len and s[si] == c) {
+                    pi += 1;
+                    si += 1;
+                    continue;
+                }
+            }
+        } else if (si == s.len) {
+            return true;
+        }
+        // Mismatch: let the last `*` take one more byte of its segment, else the last `**`.
+        if (star_p) |sp| {
+            if (star_s < s.len and s[star_s] != '/') {
+                star_s += 1;
+                pi = sp;
+                si = star_s;
+                continue;
+            }
+        }
+        const dp = deep_p orelse return false;
+        if (deep_segments) {
+            const next = std.mem.indexOfScalarPos(u8, s, deep_s, '/') orelse return false;
+            deep_s = next + 1;
+        } else {
+            if (deep_s >= s.len) return false;
+            deep_s += 1;
+        }
+        star_p = null;
+        pi = dp;
+        si = deep_s;
+    }
+}
+
+/// The prefilters, then the full match. `head` holds the first 16 bytes of `s`, zero-padded.
+inline fn globHit(g: *const Glob, s: []const u8, h0: u64, h1: u64) bool {
+    if (((h0 & g.mask0) ^ g.pre0) | ((h1 & g.mask1) ^ g.pre1) != 0) return false;
+    if (g.literal) return std.mem.eql(u8, g.pattern, s);
+    if (g.suffix.len > 0) {
+        if (s.len < g.suffix.len) return false;
+        if (!std.mem.eql(u8, s[s.len - g.suffix.len ..], g.suffix)) return false;
+    }
+    return globMatch(g.pattern, s, false);
+}
+
+fn headWords(s: []const u8) [2]u64 {
+    var head = [_]u8{0} ** 16;
+    const n = @min(s.len, 16);
+    @memcpy(head[0..n], s[0..n]);
+    return .{ std.mem.readInt(u64, head[0..8], .little), std.mem.readInt(u64, head[8..16], .little) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+pub const path_max = 4096;
+
+/// Room for a joined and normalized path (a directory of up to PATH_MAX plus a relative path).
+pub const Scratch = struct {
+    buf: [2 * path_max + 2]u8 = undefined,
+    extra: [path_max + 2]u8 = undefined,
+};
+
+const scratch_slots = 32;
+var scratch_pool: [scratch_slots]Scratch = undefined;
+var scratch_owner: [scratch_slots]std.atomic.Value(i32) =
+    [_]std.atomic.Value(i32){.init(0)} ** scratch_slots;
+
+/// A scratch buffer for one check, from a static pool (thread stacks and signal stacks may be
+/// small). Null when all are taken; the check then matches the path as given.
+pub fn acquireScratch() ?*Scratch {
+    const tid = linux.gettid();
+    const start: usize = @as(u32, @bitCast(tid)) % scratch_slots;
+    var k: usize = 0;
+    while (k < scratch_slots) : (k += 1) {
+        const i = (start + k) % scratch_slots;
+        if (scratch_owner[i].load(.monotonic) != 0) continue;
+        if (scratch_owner[i].cmpxchgStrong(0, tid, .acquire, .monotonic) == null) {
+            return &scratch_pool[i];
+        }
+    }
+    return null;
+}
+
+pub fn releaseScratch(scratch: ?*Scratch) void {
+    const s = scratch orelse return;
+    const i = (@intFromPtr(s) - @intFromPtr(&scratch_pool[0])) / @sizeOf(Scratch);
+    scratch_owner[i].store(0, .release);
+}
+
+/// In a fork child only the forking thread exists: every scratch buffer is free again.
+pub fn resetAfterFork() void {
+    for (&scratch_owner) |*o| o.store(0, .release);
+}
+
+/// Whether an absolute path is already in normal form (the common case: no copy needed).
+fn isNormal(s: []const u8) bool {
+    if (s.len == 0 or s[0] != '/') return false;
+    if (s.len == 1) return true;
+    if (s[s.len - 1] == '/') return false;
+    var seg_start: usize = 1;
+    var i: usize = 1;
+    while (i <= s.len) : (i += 1) {
+        if (i == s.len or s[i] == '/') {
+            const seg = s[seg_start..i];
+            if (seg.len == 0) return false;
+            if (seg[0] == '.' and (seg.len == 1 or (seg.len == 2 and seg[1] == '.'))) return false;
+            seg_start = i + 1;
+        }
+    }
+    return true;
+}
+
+/// Normalizes `dir` + `/` + `rel` (or `rel` alone when absolute) into `out`; returns the result.
+fn normalizeInto(out: []u8, dir: []const u8, rel: []const u8) ?[]const u8 {
+    var len: usize = 0;
+    const parts = [2][]const u8{ if (rel.len > 0 and rel[0] == '/') "" else dir, rel };
+    for (parts) |part| {
+        var i: usize = 0;
+        while (i < part.len) {
+            while (i < part.len and part[i] == '/') i += 1;
+            const start = i;
+            while (i < part.len and part[i] != '/') i += 1;
+            const seg = part[start..i];
+            if (seg.len == 0 or (seg.len == 1 and seg[0] == '.')) continue;
+            if (seg.len == 2 and seg[0] == '.' and seg[1] == '.') {
+                while (len > 0 and out[len - 1] != '/') len -= 1;
+                if (len > 0) len -= 1;
+                continue;
+            }
+            if (len + 1 + seg.len > out.len) return null;
+            out[len] = '/';
+            @memcpy(out[len + 1 .. len + 1 + seg.len], seg);
+            len += 1 + seg.len;
+        }
+    }
+    if (len == 0) {
+        out[0] = '/';
+        len = 1;
+    }
+    return out[0..len];
+}
+
+/// The absolute normal form of `path` as seen from `dirfd` (AT_FDCWD for the working directory).
+/// Falls back to the path as given when no scratch is available or the directory is unknown.
+pub fn resolvePath(path: []const u8, dirfd: i32, scratch: ?*Scratch) []const u8 {
+    if (isNormal(path)) return path;
+    const sc = scratch orelse return path;
+    var dir: []const u8 = "/";
+    if (path.len == 0 or path[0] != '/') {
+        dir = if (dirfd == linux.AT.FDCWD) cwdInto(&sc.extra) orelse return path else fdPathInto(dirfd, &sc.extra) orelse return path;
+    }
+    return normalizeInto(&sc.buf, dir, path) orelse path;
+}
+
+fn cwdInto(buf: []u8) ?[]const u8 {
+    const rc = linux.getcwd(buf.ptr, buf.len);
+    if (errnoOf(rc) != 0 or rc == 0) return null;
+    return buf[0 .. rc - 1];
+}
+
+fn fdPathInto(fd: i32, buf: []u8) ?[]const u8 {
+    if (fd < 0) return null;
+    var link: [32]u8 = undefined;
+    const name = std.fmt.bufPrintZ(&link, "/proc/self/fd/{d}", .{fd}) catch return null;
+    const rc = linux.readlinkat(linux.AT.FDCWD, name.ptr, buf.ptr, buf.len);
+    if (errnoOf(rc) != 0) return null;
+    return buf[0..rc];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks, one per action. Each returns null (allow) or the first matching rule.
+
+fn failedMatch(target: []const u8) ?Match {
+    return .{ .rule = unavailable_rule, .enforced = true, .target = target };
+}
+
+/// Access kinds of open flags: read unless O_WRONLY, write for O_WRONLY/O_RDWR/O_TRUNC,
+/// create for O_CREAT/O_TMPFILE.
+pub fn openAccess(flags: u32) u8 {
+    var bits: u8 = 0;
+    const acc = flags & 3;
+    if (acc != 1) bits |= access_read;
+    if (acc != 0 or flags & 0o1000 != 0) bits |= access_write;
+    if (flags & 0o100 != 0 or flags & 0o20000000 != 0) bits |= access_create;
+    return bits;
+}
+
+/// Access kinds of an fopen mode string ("r", "w+", "ab", ...).
+pub fn fopenAccess(fmode: [*:0]const u8) u8 {
+    const plus = std.mem.indexOfScalar(u8, std.mem.span(fmode), '+') != null;
+    return switch (fmode[0]) {
+        'r' => if (plus) access_read | access_write else access_read,
+        'w', 'a' => access_write | access_create | if (plus) access_read else 0,
+        else => access_read,
+    };
+}
+
+/// An open of `path` (relative to `dirfd`) with access kinds `access` (see openAccess).
+pub fn checkOpen(path: [*:0]const u8, dirfd: i32, access: u8, scratch: ?*Scratch) ?Match {
+    if (!active()) return null;
+    const target = resolvePath(std.mem.span(path), dirfd, scratch);
+    if (state.load(.acquire) == .failed) return failedMatch(target);
+    return matchOpen(&tables, target, access);
+}
+
+fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
+    const h = headWords(target);
+    for (t.globs[t.open_start..t.open_end]) |*g| {
+        if (g.access & access == 0) continue;
+        if (globHit(g, target, h[0], h[1])) {
+            return .{ .rule = t.rules[g.rule].name, .enforced = t.mode == .enforce, .target = target };
+        }
+    }
+    return null;
+}
+
+/// An exec of `path` (already resolved through PATH by the caller, or see resolveExec) with
+/// `argv`; `dirfd` for execveat/fexecve (AT_FDCWD otherwise).
+pub fn checkExec(path: []const u8, dirfd: i32, argv: ?[*:null]const ?[*:0]const u8, scratch: ?*Scratch) ?Match {
+    if (!active()) return null;
+    const target = resolvePath(path, dirfd, scratch);
+    if (state.load(.acquire) == .failed) return failedMatch(target);
+    return matchExec(&tables, target, argv);
+}
+
+fn matchExec(t: *const Tables, target: []const u8, argv: ?[*:null]const ?[*:0]const u8) ?Match {
+    const h = headWords(target);
+    var i = t.exec_start;
+    while (i < t.exec_end) : (i += 1) {
+        const g = &t.globs[i];
+        if (!globHit(g, target, h[0], h[1])) continue;
+        const rule = &t.rules[g.rule];
+        if (argvMatches(t, rule, argv)) {
+            return .{ .rule = rule.name, .enforced = t.mode == .enforce, .target = target };
+        }
+    }
+    return null;
+}
+
+/// Every argv pattern of the rule matches at least one of argv[1..].
+fn argvMatches(t: *const Tables, rule: *const Rule, argv: ?[*:null]const ?[*:0]const u8) bool {
+    for (t.globs[rule.argv_start..rule.argv_end]) |*g| {
+        const args = argv orelse return false;
+        if (args[0] == null) return false;
+        var k: usize = 1;
+        var found = false;
+        while (args[k]) |arg| : (k += 1) {
+            if (globMatch(g.pattern, std.mem.span(arg), true)) {
+                found = true;
+                break;
+            }
+        }
+        if (!found) return false;
+    }
+    return true;
+}
+
+/// Finds `file` the way execvp does when it has no `/`: the first PATH entry (from the
+/// process environment, default /bin:/usr/bin) holding an executable. Returns `file` itself when
+/// it has a slash or is found nowhere (the exec will then fail on its own).
+pub fn resolveExec(file: [*:0]const u8, scratch: ?*Scratch) []const u8 {
+    const name = std.mem.span(file);
+    if (std.mem.indexOfScalar(u8, name, '/') != null or name.len == 0) return name;
+    const sc = scratch orelse return name;
+    const path_env: []const u8 = if (envValue("PATH")) |p| std.mem.span(p) else "/bin:/usr/bin";
+    var it = std.mem.splitScalar(u8, path_env, ':');
+    while (it.next()) |dir_raw| {
+        const dir = if (dir_raw.len == 0) "." else dir_raw;
+        if (dir.len + 1 + name.len + 1 > sc.extra.len) continue;
+        @memcpy(sc.extra[0..dir.len], dir);
+        sc.extra[dir.len] = '/';
+        @memcpy(sc.extra[dir.len + 1 .. dir.len + 1 + name.len], name);
+        sc.extra[dir.len + 1 + name.len] = 0;
+        const candidate: [*:0]const u8 = @ptrCast(&sc.extra);
+        const rc = linux.faccessat(linux.AT.FDCWD, candidate, linux.X_OK, 0);
+        if (errnoOf(rc) == 0) return sc.extra[0 .. dir.len + 1 + name.len];
+    }
+    return name;
+}
+
+/// A connect (or sendto/sendmsg with a destination) to `addr`. The target is formatted into
+/// the scratch buffer (or a short static form without one).
+pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32, scratch: ?*Scratch) ?Match {
+    if (!active()) return null;
+    const a = addr orelse return null;
+    if (addr_len < 2) return null;
+    const family = @as(*const u16, @ptrCast(@alignCast(a))).*;
+    const bytes: [*]const u8 = @ptrCast(a);
+    switch (family) {
+        linux.AF.INET, linux.AF.INET6 => {
+            var ip: u128 = 0;
+            var port: u16 = 0;
+            if (family == linux.AF.INET) {
+                if (addr_len < 8) return null;
+                port = std.mem.readInt(u16, bytes[2..4], .big);
+                ip = (@as(u128, 0xffff) << 32) | std.mem.readInt(u32, bytes[4..8], .big);
+            } else {
+                if (addr_len < 24) return null;
+                port = std.mem.readInt(u16, bytes[2..4], .big);
+                ip = std.mem.readInt(u128, bytes[8..24], .big);
+            }
+            const failed = state.load(.acquire) == .failed;
+            const rule = if (failed) null else matchInet(&tables, ip, port);
+            if (!failed and rule == null) return null;
+            const target = formatInet(ip, port, scratch);
+            if (failed) return failedMatch(target);
+            return .{ .rule = rule.?, .enforced = tables.mode == .enforce, .target = target };
+        },
+        linux.AF.UNIX => {
+            if (addr_len <= 2) return null;
+            const raw = bytes[2..addr_len];
+            var name: []const u8 = undefined;
+            var abstract = false;
+            if (raw[0] == 0) {
+                abstract = true;
+                name = raw[1..];
+            } else {
+                const end = std.mem.indexOfScalar(u8, raw, 0) orelse raw.len;
+                name = raw[0..end];
+            }
+            var target: []const u8 = name;
+            if (abstract) {
+                // Abstract names are reported and matched as "@name".
+                const sc = scratch orelse return if (state.load(.acquire) == .failed) failedMatch("@") else null;
+                if (name.len + 1 > sc.buf.len) return null;
+                sc.buf[0] = '@';
+                @memcpy(sc.buf[1 .. 1 + name.len], name);
+                target = sc.buf[0 .. 1 + name.len];
+            } else {
+                target = resolvePath(name, linux.AT.FDCWD, scratch);
+            }
+            if (state.load(.acquire) == .failed) return failedMatch(target);
+            const rule = matchUnix(&tables, target) orelse return null;
+            return .{ .rule = rule, .enforced = tables.mode == .enforce, .target = target };
+        },
+        else => return null,
+    }
+}
+
+fn matchInet(t: *const Tables, ip: u128, port: u16) ?[]const u8 {
+    for (t.rules[t.connect_rule_start..t.connect_rule_end]) |*rule| {
+        var hit = false;
+        for (t.cidrs[rule.cidr_start..rule.cidr_end]) |cidr| {
+            if (ip & cidr.mask == cidr.net) {
+                hit = true;
+                break;
+            }
+        }
+        if (!hit) continue;
+        for (t.ports[rule.port_start..rule.port_end]) |range| {
+            if (port >= range.low and port <= range.high) return rule.name;
+        }
+    }
+    return null;
+}
+
+fn matchUnix(t: *const Tables, target: []const u8) ?[]const u8 {
+    const h = headWords(target);
+    for (t.rules[t.connect_rule_start..t.connect_rule_end]) |*rule| {
+        for (t.globs[rule.unix_start..rule.unix_end]) |*g| {
+            if (globHit(g, target, h[0], h[1])) return rule.name;
+        }
+    }
+    return null;
+}
+
+fn formatInet(ip: u128, port: u16, scratch: ?*Scratch) []const u8 {
+    const sc = scratch orelse return "";
+    const mapped = ip >> 32 == 0xffff;
+    if (mapped) {
+        const v4: u32 = @truncate(ip);
+        return std.fmt.bufPrint(&sc.buf, "{d}.{d}.{d}.{d}:{d}", .{
+            v4 >> 24, (v4 >> 16) & 0xff, (v4 >> 8) & 0xff, v4 & 0xff, port,
+        }) catch "";
+    }
+    var raw: [16]u8 = undefined;
+    std.mem.writeInt(u128, &raw, ip, .big);
+    const address = std.net.Ip6Address.init(raw, port, 0, 0);
+    return std.fmt.bufPrint(&sc.buf, "{}", .{address}) catch "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deny events
+
+/// The payload fields of a Deny event (`"call":...,"enforced":...`), without braces.
+pub fn writeDenyPayload(w: *json.Writer, call: []const u8, action: Action, m: Match, errno_value: u16) void {
+    w.key("call");
+    w.string(call);
+    w.raw(",\"action\":\"");
+    w.raw(@tagName(action));
+    w.raw("\",");
+    w.key("target");
+    w.string(m.target);
+    w.byte(',');
+    w.key("rule");
+    w.string(m.rule);
+    w.byte(',');
+    w.key("errno");
+    w.uint(if (m.enforced) errno_value else 0);
+    w.raw(if (m.enforced) ",\"enforced\":true" else ",\"enforced\":false");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests (`zig test src/policy.zig` from shim/, run by tests/policy/zig_matcher_test.ts)
+
+const testing = std.testing;
+
+fn loadForTest(text: []const u8) !*Tables {
+    const S = struct {
+        var t: Tables = .{};
+    };
+    try testing.expect(parse(text, &S.t));
+    return &S.t;
+}
+
+test "glob vectors shared with policy/glob.ts" {
+    const file = std.fs.cwd().openFile("../tests/policy/glob_cases.json", .{}) catch return error.SkipZigTest;
+    defer file.close();
+    const text = try file.readToEndAlloc(testing.allocator, 1 << 20);
+    defer testing.allocator.free(text);
+    const Case = struct { pattern: []const u8, text: []const u8, flat: bool = false, match: bool };
+    const parsed = try std.json.parseFromSlice([]Case, testing.allocator, text, .{});
+    defer parsed.deinit();
+    try testing.expect(parsed.value.len > 20);
+    for (parsed.value) |case| {
+        const got = globMatch(case.pattern, case.text, case.flat);
+        if (got != case.match) {
+            std.debug.print("glob {s} vs {s} flat={}: got {}, want {}\n", .{ case.pattern, case.text, case.flat, got, case.match });
+            return error.TestUnexpectedResult;
+        }
+        // Through the prefilters too: a hit must never be filtered out.
+        if (!case.flat) {
+            const g = compileGlob(case.pattern, 0, 7);
+            const h = headWords(case.text);
+            try testing.expectEqual(case.match, globHit(&g, case.text, h[0], h[1]));
+        }
+    }
+}
+
+test "parses every record kind of the compact form in rule order" {
+    const t = try loadForTest("CAIPOLICY 1 enforce 4\n" ++
+        "C 1:n 2 00000000000000000000ffff7f000001/128 fd000000000000000000000000000000/8 2 80-80 8000-8999 0\n" ++
+        "O 7:secrets 1 1 21:/run/agent-secrets/**\n" ++
+        "X 7:no-sudo 1 7:**/sudo 1 2:-u\n" ++
+        "C 6:docker 0 0 1 20:/var/run/docker.sock\n" ++
+        "END\n");
+    try testing.expectEqual(Mode.enforce, t.mode);
+    try testing.expectEqual(@as(usize, 4), t.rule_count);
+    try testing.expectEqualStrings("secrets", matchOpen(t, "/run/agent-secrets/db", access_read).?.rule);
+    try testing.expect(matchOpen(t, "/run/agent-secrets/db", access_write) == null);
+    try testing.expectEqualStrings("secrets", matchOpen(t, "/run/agent-secrets", access_read).?.rule);
+    try testing.expect(matchOpen(t, "/run/agent-secretsx", access_read) == null);
+    try testing.expectEqualStrings("n", matchInet(t, (0xffff << 32) | 0x7f000001, 80).?);
+    try testing.expect(matchInet(t, (0xffff << 32) | 0x7f000001, 81) == null);
+    try testing.expectEqualStrings("n", matchInet(t, @as(u128, 0xfd12) << 112, 8500).?);
+    try testing.expectEqualStrings("docker", matchUnix(t, "/var/run/docker.sock").?);
+    const with_u = [_:null]?[*:0]const u8{ "sudo", "-u", "root", "id" };
+    const without = [_:null]?[*:0]const u8{ "sudo", "id" };
+    try testing.expectEqualStrings("no-sudo", matchExec(t, "/usr/bin/sudo", &with_u).?.rule);
+    try testing.expect(matchExec(t, "/usr/bin/sudo", &without) == null);
+}
+
+test "first matching rule wins" {
+    const t = try loadForTest("CAIPOLICY 1 observe 2\n" ++
+        "O 5:first 7 1 6:/tmp/*\n" ++
+        "O 6:second 7 1 7:/tmp/**\n" ++
+        "END\n");
+    try testing.expectEqualStrings("first", matchOpen(t, "/tmp/a", access_read).?.rule);
+    try testing.expectEqualStrings("second", matchOpen(t, "/tmp/a/b", access_read).?.rule);
+    try testing.expect(!matchOpen(t, "/tmp/a", access_read).?.enforced);
+}
+
+test "rejects malformed compact forms" {
+    const bad = [_][]const u8{
+        "",
+        "CAIPOLICY 2 enforce 0\nEND\n",
+        "CAIPOLICY 1 enforce 0\n",
+        "CAIPOLICY 1 enforce 0\nEND\nX",
+        "CAIPOLICY 1 enforce 1\nEND\n",
+        "CAIPOLICY 1 enforce 0\nO 1:a 7 1 2:/x\nEND\n",
+        "CAIPOLICY 1 enforce 1\nO 1:a 9 1 2:/x\nEND\n",
+        "CAIPOLICY 1 enforce 1\nO 1:a 7 1 9:/x\nEND\n",
+        "CAIPOLICY 1 enforce 1\nO 0: 7 1 2:/x\nEND\n",
+        "CAIPOLICY 1 sometimes 0\nEND\n",
+        "CAIPOLICY 1 enforce 1\nC 1:a 1 00000000000000000000ffff7f000001/96 1 1-2 0\nEND\n",
+        "CAIPOLICY 1 enforce 1\nC 1:a 1 00000000000000000000ffff7f000001/128 0 0\nEND\n",
+        "CAIPOLICY 1 enforce 1\nC 1:a 0 0 0\nEND\n",
+        "CAIPOLICY 1 enforce 1\nC 1:a 1 00000000000000000000ffff7f000001/128 1 9-2 0\nEND\n",
+    };
+    var t: Tables = .{};
+    for (bad) |text| {
+        if (parse(text, &t)) {
+            std.debug.print("accepted: {s}\n", .{text});
+            return error.TestUnexpectedResult;
+        }
+    }
+}
+
+test "normalizes paths lexically" {
+    var buf: [256]u8 = undefined;
+    try testing.expectEqualStrings("/home/etc/passwd", normalizeInto(&buf, "/home/ada", "../etc//passwd").?);
+    try testing.expectEqualStrings("/x", normalizeInto(&buf, "/", "/x/./y/..//").?);
+    try testing.expectEqualStrings("/", normalizeInto(&buf, "/", "/../..").?);
+    try testing.expect(isNormal("/usr/lib/x.so"));
+    try testing.expect(!isNormal("/usr//lib"));
+    try testing.expect(!isNormal("/usr/./lib"));
+    try testing.expect(!isNormal("/usr/lib/"));
+    try testing.expect(!isNormal("/usr/.."));
+    try testing.expect(!isNormal("rel"));
+    try testing.expect(isNormal("/usr/.hidden/..x"));
+}
+
+test "derives access kinds from open flags and fopen modes" {
+    try testing.expectEqual(access_read, openAccess(0));
+    try testing.expectEqual(access_write, openAccess(1));
+    try testing.expectEqual(access_read | access_write, openAccess(2));
+    try testing.expectEqual(access_write | access_create, openAccess(1 | 0o100 | 0o1000));
+    try testing.expectEqual(access_read, fopenAccess("r"));
+    try testing.expectEqual(access_read | access_write, fopenAccess("r+"));
+    try testing.expectEqual(access_write | access_create, fopenAccess("we"));
+    try testing.expectEqual(access_read | access_write | access_create, fopenAccess("a+"));
+}
+
+test "formats a Deny payload" {
+    var buf: [512]u8 = undefined;
+    var w = json.Writer.init(&buf);
+    writeDenyPayload(&w, "openat", .Open, .{ .rule = "secrets", .enforced = true, .target = "/run/s" }, EACCES);
+    try testing.expectEqualStrings(
+        "\"call\":\"openat\",\"action\":\"Open\",\"target\":\"/run/s\",\"rule\":\"secrets\",\"errno\":13,\"enforced\":true",
+        w.written(),
+    );
+}
