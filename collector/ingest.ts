@@ -47,7 +47,7 @@ export type LineOutcome =
 /** Events are at most a few levels deep; deeper input is hostile and slow for JSON.parse. */
 export const MAX_JSON_DEPTH = 64;
 /** Lines shorter than this cannot nest deeply enough to cost noticeable parse time. */
-const DEPTH_SCAN_MIN_BYTES = 4096;
+const DEPTH_SCAN_MIN_CHARS = 4096;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -74,7 +74,22 @@ export function ingestLine(bytes: Uint8Array, receivedAt: string): LineOutcome {
   } catch {
     return reject("invalid_utf8", "", "the line is not valid UTF-8");
   }
-  if (bytes.length >= DEPTH_SCAN_MIN_BYTES && nestingExceeds(text, MAX_JSON_DEPTH)) {
+  return ingestText(text, receivedAt);
+}
+
+/**
+ * {@linkcode ingestLine} for a line already decoded from valid UTF-8 (the collector decodes
+ * many lines in one call, which is much cheaper than one call per line).
+ *
+ * @example
+ * ```ts
+ * import { ingestText } from "./ingest.ts";
+ * const outcome = ingestText("[1]", "2025-12-01T12:00:00.000Z");
+ * if (!outcome.ok) console.log(outcome.reason); // not_object
+ * ```
+ */
+export function ingestText(text: string, receivedAt: string): LineOutcome {
+  if (text.length >= DEPTH_SCAN_MIN_CHARS && nestingExceeds(text, MAX_JSON_DEPTH)) {
     return reject("too_deep", "", `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let value: unknown;

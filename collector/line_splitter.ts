@@ -9,10 +9,11 @@ const NEWLINE = 0x0a;
 /** Receives what a {@linkcode LineSplitter} finds. */
 export interface LineSink {
   /**
-   * A complete line without its `\n`. The bytes may be a view of a reused read buffer, so the
-   * sink must consume them before returning.
+   * One or more complete lines, separated by `\n`, without the last line's `\n`; each at most
+   * the limit. Handing over runs instead of single lines lets the caller decode many lines in
+   * one call. The bytes may be a view of a reused read buffer: consume them before returning.
    */
-  line(bytes: Uint8Array): void;
+  lines(run: Uint8Array): void;
   /** A line went over the limit; `head` holds its first bytes. It is discarded up to `\n`. */
   overlong(head: Uint8Array): void;
 }
@@ -27,7 +28,7 @@ export interface LineSink {
  * import { LineSplitter } from "./line_splitter.ts";
  * const lines: string[] = [];
  * const splitter = new LineSplitter(1024, {
- *   line: (bytes) => lines.push(new TextDecoder().decode(bytes)),
+ *   lines: (run) => lines.push(...new TextDecoder().decode(run).split("\n")),
  *   overlong: () => {},
  * });
  * splitter.push(new TextEncoder().encode("a\nb"));
@@ -55,16 +56,15 @@ export class LineSplitter {
 
   /** Feeds the next chunk of the stream. `chunk` may be reused by the caller afterwards. */
   push(chunk: Uint8Array): void {
-    let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(NEWLINE, start);
-      if (newline === -1) {
-        this.#hold(chunk.subarray(start));
-        return;
-      }
-      this.#complete(chunk.subarray(start, newline));
-      start = newline + 1;
+    const first = chunk.indexOf(NEWLINE);
+    if (first === -1) {
+      this.#hold(chunk);
+      return;
     }
+    this.#complete(chunk.subarray(0, first));
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last > first) this.#completeRun(chunk.subarray(first + 1, last));
+    if (last + 1 < chunk.length) this.#hold(chunk.subarray(last + 1));
   }
 
   /**
@@ -89,6 +89,27 @@ export class LineSplitter {
     this.#partBytes += rest.length;
   }
 
+  /** Passes on lines that lie whole in one chunk, as few runs as the length limit allows. */
+  #completeRun(run: Uint8Array): void {
+    if (run.length <= this.#maxLineBytes) {
+      this.#sink.lines(run);
+      return;
+    }
+    let start = 0;
+    let runStart = 0;
+    while (start <= run.length) {
+      let end = run.indexOf(NEWLINE, start);
+      if (end === -1) end = run.length;
+      if (end - start > this.#maxLineBytes) {
+        if (start > runStart) this.#sink.lines(run.subarray(runStart, start - 1));
+        this.#sink.overlong(run.subarray(start, end));
+        runStart = end + 1;
+      }
+      start = end + 1;
+    }
+    if (runStart < run.length) this.#sink.lines(run.subarray(runStart));
+  }
+
   #complete(tail: Uint8Array): void {
     if (this.#discarding) {
       this.#discarding = false;
@@ -100,7 +121,7 @@ export class LineSplitter {
       return;
     }
     if (this.#partBytes === 0) {
-      this.#sink.line(tail);
+      this.#sink.lines(tail);
       return;
     }
     const line = new Uint8Array(this.#partBytes + tail.length);
@@ -112,7 +133,7 @@ export class LineSplitter {
     line.set(tail, offset);
     this.#parts = [];
     this.#partBytes = 0;
-    this.#sink.line(line);
+    this.#sink.lines(line);
   }
 
   #startDiscarding(rest: Uint8Array): void {

@@ -64,6 +64,11 @@ export async function startCollectorProcess(
     flags: { socket: options.socket, logDir: options.logDir },
   });
   await prepareDirectories(config);
+  // When something already answers there, the socket answering proves nothing: wait until the
+  // child replaced it, or (normally) until the child refuses and exits with code 3.
+  const occupiedInode = await collectorAnswers(config.socket)
+    ? (await Deno.lstat(config.socket)).ino
+    : undefined;
   const child = new Deno.Command(Deno.execPath(), {
     args: serveCommandArgs(config),
     stdin: "null",
@@ -87,7 +92,7 @@ export async function startCollectorProcess(
     return (exited = s.code);
   });
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
-  while (!(await collectorAnswers(config.socket))) {
+  while (!(await servedByChild(config.socket, occupiedInode))) {
     if (exited !== undefined) {
       throw new Error(
         `the collector exited with code ${exited} before serving ${config.socket} ` +
@@ -118,4 +123,17 @@ export async function startCollectorProcess(
       return await status;
     },
   };
+}
+
+async function servedByChild(
+  socket: string,
+  occupiedInode: number | null | undefined,
+): Promise<boolean> {
+  if (!(await collectorAnswers(socket))) return false;
+  if (occupiedInode === undefined) return true;
+  try {
+    return (await Deno.lstat(socket)).ino !== occupiedInode;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { CollectorConfig } from "./config.ts";
-import { ingestLine, type RejectReason } from "./ingest.ts";
+import { ingestLine, ingestText, type LineOutcome, type RejectReason } from "./ingest.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import { LogWriter } from "./log_writer.ts";
 import { RejectLog } from "./reject_log.ts";
@@ -17,6 +17,9 @@ const SHUTDOWN_BUDGET_MS = 4500;
 /** While draining, a connection with no new bytes for this long has nothing more in flight. */
 const DRAIN_QUIET_MS = 200;
 const FIRST_READ_BYTES = 4096;
+const NEWLINE = 0x0a;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
 const MAX_READ_BYTES = 256 * 1024;
 
 /** One producer connection. */
@@ -127,7 +130,7 @@ class Collector {
       counters: this.#counters,
       log,
       onTornTail: (path, fragment) =>
-        this.#reject({
+        this.#rejectCounted({
           reason: "torn_tail",
           path: "",
           message: `unterminated last line cut off ${path}`,
@@ -212,7 +215,7 @@ class Collector {
       dropPartial: false,
     };
     connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
-      line: (bytes) => this.#ingest(bytes, connection),
+      lines: (run) => this.#ingestRun(run, connection),
       overlong: (head) =>
         this.#rejectCounted({
           reason: "overlong_line",
@@ -274,14 +277,41 @@ class Collector {
     }
   }
 
-  #ingest(bytes: Uint8Array, connection: Connection): void {
-    if (bytes.length === 0) return;
-    const outcome = ingestLine(bytes, this.#receivedAt);
+  /** Lines of one run: decoded in one call; per line only when the run is not valid UTF-8. */
+  #ingestRun(run: Uint8Array, connection: Connection): void {
+    let text: string;
+    try {
+      text = utf8.decode(run);
+    } catch {
+      let start = 0;
+      while (start <= run.length) {
+        let end = run.indexOf(NEWLINE, start);
+        if (end === -1) end = run.length;
+        const line = run.subarray(start, end);
+        if (line.length > 0) this.#store(ingestLine(line, this.#receivedAt), line, connection);
+        start = end + 1;
+      }
+      return;
+    }
+    let start = 0;
+    while (start <= text.length) {
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      if (end > start) {
+        const line = text.slice(start, end);
+        this.#store(ingestText(line, this.#receivedAt), line, connection);
+      }
+      start = end + 1;
+    }
+  }
+
+  #store(outcome: LineOutcome, line: Uint8Array | string, connection: Connection): void {
     if (outcome.ok) {
       this.#counters.events++;
       this.#writer.appendEvent(outcome.sessionId, outcome.record);
       return;
     }
+    const bytes = typeof line === "string" ? encoder.encode(line) : line;
     this.#rejectCounted({ ...outcome, line: bytes, connection: connection.id });
   }
 
@@ -297,10 +327,6 @@ class Collector {
   ): void {
     this.#counters.rejects[reject.reason]++;
     this.#rejects.record(reject);
-  }
-
-  #reject(reject: Parameters<RejectLog["record"]>[0]): void {
-    this.#rejectCounted(reject);
   }
 
   #armQuietTimer(connection: Connection): void {

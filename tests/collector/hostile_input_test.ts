@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readJsonLines, startTestCollector, type TestCollector } from "../support/collector.ts";
+import { execEvent, listDir, send, toLines, writeAll } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+
+/** Waits until rejected.jsonl holds `count` records. */
+async function waitForRejects(
+  collector: TestCollector,
+  count: number,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    const records = await readJsonLines(join(collector.logDir, "rejected.jsonl"));
+    if (records.length >= count) return records;
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} reject records, found ${JSON.stringify(records)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function withField(path: string[], value: unknown): string {
+  const event = structuredClone(execEvent("hostile", 0)) as unknown as Record<string, unknown>;
+  let target = event;
+  for (const key of path.slice(0, -1)) target = target[key] as Record<string, unknown>;
+  target[path[path.length - 1]] = value;
+  return JSON.stringify(event);
+}
+
+const BAD_LINES: Array<{ name: string; line: Uint8Array | string; reason: string; path: string }> =
+  [
+    { name: "invalid JSON", line: '{"v":1,', reason: "invalid_json", path: "" },
+    {
+      name: "invalid UTF-8",
+      line: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+      reason: "invalid_utf8",
+      path: "",
+    },
+    { name: "a JSON array", line: "[1,2,3]", reason: "not_object", path: "" },
+    { name: "a JSON string", line: '"hello"', reason: "not_object", path: "" },
+    { name: "null", line: "null", reason: "not_object", path: "" },
+    {
+      name: "a missing field",
+      line: JSON.stringify({ ...execEvent("hostile", 0), seq: undefined }),
+      reason: "schema_violation",
+      path: "seq",
+    },
+    {
+      name: "an unknown top-level field",
+      line: withField(["extra"], 1),
+      reason: "schema_violation",
+      path: "",
+    },
+    {
+      name: "an Exec event carrying an Open payload",
+      line: withField(["payload"], { call: "open", path: "/x", flags: ["O_RDONLY"], fd: 3 }),
+      reason: "payload_mismatch",
+      path: "payload.argv",
+    },
+    {
+      name: "source Collector (spoofing the collector)",
+      line: withField(["source"], "Collector"),
+      reason: "source_spoofing",
+      path: "source",
+    },
+  ];
+
+for (const bad of BAD_LINES) {
+  Deno.test(`${bad.name} is rejected as ${bad.reason} with a record in rejected.jsonl`, async () => {
+    await using collector = await startTestCollector();
+    const line = typeof bad.line === "string" ? encoder.encode(bad.line) : bad.line;
+    await send(collector.socket, new Uint8Array([...line, 0x0a]));
+
+    const [record] = await waitForRejects(collector, 1);
+    assert.equal(record.reason, bad.reason);
+    assert.equal(record.path, bad.path);
+    assert.equal(record.source, "Collector");
+    assert.equal(record.bytes, line.length);
+    assert.equal(typeof record.sample, "string");
+    assert.deepEqual(await listDir(collector.logDir), ["rejected.jsonl"]);
+  });
+}
+
+const BAD_SESSION_IDS = ["../x", "..", ".", "a/b", "", "a\u0000b", "x".repeat(300), "sé", "/abs"];
+
+Deno.test("session ids that fail the protocol pattern never create or touch a file", async () => {
+  await using collector = await startTestCollector();
+  const lines = BAD_SESSION_IDS.map((id) => withField(["metadata", "session_id"], id));
+  await send(collector.socket, lines.join("\n") + "\n");
+
+  const records = await waitForRejects(collector, BAD_SESSION_IDS.length);
+  assert.deepEqual(records.map((r) => r.reason), BAD_SESSION_IDS.map(() => "bad_session_id"));
+  assert.deepEqual(records.map((r) => r.path), BAD_SESSION_IDS.map(() => "metadata.session_id"));
+  assert.deepEqual(await listDir(collector.logDir), ["rejected.jsonl"]);
+  const parent = join(collector.logDir, "..");
+  assert.deepEqual(await listDir(parent), ["audit.sock", "logs"]);
+});
+
+Deno.test("the reject sample keeps at most 512 bytes, escaping control and non-ASCII bytes", async () => {
+  await using collector = await startTestCollector();
+  const line = new Uint8Array([0x01, 0x5c, 0xc3, 0xa9, ...encoder.encode("z".repeat(2000))]);
+  await send(collector.socket, new Uint8Array([...line, 0x0a]));
+
+  const [record] = await waitForRejects(collector, 1);
+  assert.equal(record.reason, "invalid_json");
+  assert.equal(record.bytes, line.length);
+  assert.equal(record.sample, "\\x01\\\\\\xc3\\xa9" + "z".repeat(508));
+});
+
+Deno.test("an overlong line is discarded up to its newline and the same connection stays usable", async () => {
+  await using collector = await startTestCollector({ settings: { maxLineBytes: 4096 } });
+  const conn = await Deno.connect({ transport: "unix", path: collector.socket });
+  await writeAll(conn, toLines([execEvent("after-long", 0)]));
+  await writeAll(conn, "x".repeat(10_000));
+  await writeAll(conn, "y".repeat(10_000) + "\n");
+  await writeAll(conn, toLines([execEvent("after-long", 1)]));
+
+  const events = await collector.waitForEvents("after-long", (e) => e.length === 2);
+  conn.close();
+  assert.deepEqual(events.map((e) => e.seq), [0, 1]);
+  const [record] = await waitForRejects(collector, 1);
+  assert.equal(record.reason, "overlong_line");
+});
+
+Deno.test("1e6 nested brackets are rejected as too_deep while another connection keeps flowing", async () => {
+  await using collector = await startTestCollector();
+  const hostile = await Deno.connect({ transport: "unix", path: collector.socket });
+  const flood = (async () => {
+    for (let i = 0; i < 8; i++) await writeAll(hostile, "[".repeat(1_000_000) + "\n");
+    hostile.close();
+  })();
+  await waitForRejects(collector, 1);
+
+  const started = Date.now();
+  await send(collector.socket, toLines([execEvent("meanwhile", 0)]));
+  await collector.waitForEvents("meanwhile", (e) => e.length === 1);
+  const latency = Date.now() - started;
+  await flood;
+
+  const records = await waitForRejects(collector, 8);
+  assert.deepEqual(records.map((r) => r.reason), Array(8).fill("too_deep"));
+  assert.ok(latency < 1000, `a valid event took ${latency} ms to land`);
+});
+
+Deno.test("a partial line without progress is closed after the timeout; idle connections stay", async () => {
+  await using collector = await startTestCollector({ settings: { partialLineTimeoutMs: 300 } });
+  const stalled = await Deno.connect({ transport: "unix", path: collector.socket });
+  const idle = await Deno.connect({ transport: "unix", path: collector.socket });
+  await writeAll(stalled, '{"v":1,"timest');
+
+  const closedAfter = Date.now();
+  assert.equal(await stalled.read(new Uint8Array(16)), null, "the collector closed it");
+  assert.ok(Date.now() - closedAfter >= 250);
+  stalled.close();
+
+  await writeAll(idle, toLines([execEvent("idle-ok", 0)]));
+  await collector.waitForEvents("idle-ok", (e) => e.length === 1);
+  idle.close();
+  assert.match(collector.stderrText(), /partial line made no progress/);
+});
+
+Deno.test("connections over the maximum are closed at once and counted", async () => {
+  await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
+  // The readiness probe of startTestCollector may still be open for a moment.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const held = await Promise.all(
+    [0, 1, 2].map(() => Deno.connect({ transport: "unix", path: collector.socket })),
+  );
+  await Promise.all(held.map((conn, i) => writeAll(conn, toLines([execEvent("held", i)]))));
+  await collector.waitForEvents("held", (e) => e.length === 3);
+
+  const extra = await Deno.connect({ transport: "unix", path: collector.socket });
+  assert.equal(await extra.read(new Uint8Array(16)), null);
+  extra.close();
+  for (const conn of held) conn.close();
+  assert.equal(await collector.stop(), 0);
+  const summary = collector.stderrText().split("\n").find((l) => l.includes('"summary"'));
+  assert.equal(JSON.parse(summary ?? "{}").connectionsRefused, 1);
+});
+
+Deno.test("reject records are rate-limited, with a suppressed count, while every reject is counted", async () => {
+  await using collector = await startTestCollector({ settings: { rejectRecordsPerSecond: 10 } });
+  await send(collector.socket, "not json\n".repeat(500));
+  await send(collector.socket, toLines([execEvent("after-flood", 0)]));
+  await collector.waitForEvents("after-flood", (e) => e.length === 1);
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+
+  const records = await waitForRejects(collector, 11);
+  assert.equal(records.filter((r) => r.reason === "invalid_json").length, 10);
+  assert.deepEqual(records.filter((r) => r.reason === "suppressed").map((r) => r.count), [490]);
+  assert.equal(await collector.stop(), 0);
+  const summary = collector.stderrText().split("\n").find((l) => l.includes('"summary"'));
+  assert.equal(JSON.parse(summary ?? "{}").rejects.invalid_json, 500);
+});

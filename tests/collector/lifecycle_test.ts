@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
+import { readJsonLines, startTestCollector, type StoredLine } from "../support/collector.ts";
+import { execEvent, send, toLines, writeAll } from "./helpers.ts";
+
+const seqs = (events: StoredLine[]) => events.map((event) => event.session_seq);
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "collector-lifecycle-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("session_seq continues across a restart of the collector", async () => {
+  await withTempDir(async (dir) => {
+    const paths = { socket: join(dir, "audit.sock"), logDir: join(dir, "logs") };
+    const first = await startTestCollector(paths);
+    await send(first.socket, toLines(range(5).map((i) => execEvent("resume", i))));
+    await first.waitForEvents("resume", (e) => e.length === 5);
+    assert.equal(await first.stop(), 0);
+
+    await using second = await startTestCollector(paths);
+    await send(second.socket, toLines(range(5, 5).map((i) => execEvent("resume", i))));
+    const events = await second.waitForEvents("resume", (e) => e.length === 10);
+    assert.deepEqual(seqs(events), range(10));
+  });
+});
+
+Deno.test("an unterminated last line left by a crash is moved to rejected.jsonl and numbering continues", async () => {
+  await withTempDir(async (dir) => {
+    const logDir = join(dir, "logs");
+    await Deno.mkdir(logDir);
+    const complete = `${JSON.stringify({ ...execEvent("torn", 0), session_seq: 0 })}\n`;
+    await Deno.writeTextFile(join(logDir, "session-torn.jsonl"), `${complete}{"v":1,"times`);
+
+    await using collector = await startTestCollector({ socket: join(dir, "audit.sock"), logDir });
+    await send(collector.socket, toLines([execEvent("torn", 1)]));
+    const events = await collector.waitForEvents("torn", (e) => e.length === 2);
+
+    assert.deepEqual(seqs(events), [0, 1]);
+    const text = await Deno.readTextFile(join(logDir, "session-torn.jsonl"));
+    assert.ok(text.endsWith("\n") && !text.includes('"times\n'));
+    const rejected = await readJsonLines(join(logDir, "rejected.jsonl"));
+    assert.equal(rejected[0].reason, "torn_tail");
+    assert.equal(rejected[0].sample, '{"v":1,"times');
+  });
+});
+
+Deno.test("SIGTERM with 100k events in flight: all of them are on disk when the collector exits 0", async () => {
+  await using collector = await startTestCollector({ settings: { fsyncIntervalMs: 60_000 } });
+  const clients = 4;
+  const perClient = 25_000;
+  const conns = await Promise.all(
+    range(clients).map(() => Deno.connect({ transport: "unix", path: collector.socket })),
+  );
+  const started = Date.now();
+  // Each client's data is fully handed to the kernel before SIGTERM; much of it is still in
+  // socket buffers and the collector's queue when the signal arrives.
+  await Promise.all(
+    conns.map((conn, c) =>
+      writeAll(conn, toLines(range(perClient).map((i) => execEvent(`flight-${c}`, i, 100 + c))))
+    ),
+  );
+  const exitCode = await collector.stop();
+  const stopTook = Date.now() - started;
+  for (const conn of conns) conn.close();
+
+  assert.equal(exitCode, 0);
+  for (let c = 0; c < clients; c++) {
+    assert.deepEqual(seqs(await collector.readSession(`flight-${c}`)), range(perClient));
+  }
+  assert.ok(stopTook < 30_000);
+});
+
+Deno.test("the collector exits within 5 s of SIGTERM even with idle producers connected", async () => {
+  await using collector = await startTestCollector();
+  const idle = await Promise.all(
+    range(20).map(() => Deno.connect({ transport: "unix", path: collector.socket })),
+  );
+  const started = Date.now();
+  assert.equal(await collector.stop(), 0);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  for (const conn of idle) conn.close();
+});
+
+Deno.test("a stale socket left by a killed collector is replaced on the next start", async () => {
+  await withTempDir(async (dir) => {
+    const paths = { socket: join(dir, "audit.sock"), logDir: join(dir, "logs") };
+    const crashed = await startCollectorProcess({ ...paths, onStderr: () => {} });
+    Deno.kill(crashed.pid, "SIGKILL");
+    await crashed.exited;
+    assert.ok((await Deno.lstat(paths.socket)).isSocket, "SIGKILL leaves the socket behind");
+    assert.equal(await collectorAnswers(paths.socket), false);
+
+    await using restarted = await startTestCollector(paths);
+    await send(restarted.socket, toLines([execEvent("after-crash", 0)]));
+    await restarted.waitForEvents("after-crash", (e) => e.length === 1);
+    assert.match(restarted.stderrText(), /removed a stale socket/);
+  });
+});
+
+Deno.test("a second collector on the same socket refuses with exit code 3 and leaves the first working", async () => {
+  await using first = await startTestCollector();
+  const inode = (await Deno.lstat(first.socket)).ino;
+  let stderr = "";
+  await assert.rejects(
+    startCollectorProcess({
+      socket: first.socket,
+      logDir: first.logDir,
+      onStderr: (text) => (stderr += text),
+    }),
+    /exited with code 3/,
+  );
+  assert.match(stderr, /a collector already answers/);
+  assert.equal((await Deno.lstat(first.socket)).ino, inode);
+  await send(first.socket, toLines([execEvent("still-first", 0)]));
+  await first.waitForEvents("still-first", (e) => e.length === 1);
+});
+
+Deno.test("a socket path that is not a socket is refused with exit code 4 and left untouched", async () => {
+  await withTempDir(async (dir) => {
+    const socket = join(dir, "audit.sock");
+    await Deno.writeTextFile(socket, "precious");
+    await assert.rejects(
+      startCollectorProcess({ socket, logDir: join(dir, "logs"), onStderr: () => {} }),
+      /exited with code 4/,
+    );
+    assert.equal(await Deno.readTextFile(socket), "precious");
+  });
+});
+
+Deno.test("the socket gets mode 0660 by default and the socket directory 0750", async () => {
+  await withTempDir(async (dir) => {
+    const socket = join(dir, "run", "containai", "audit.sock");
+    await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
+    assert.equal((await Deno.lstat(collector.socket)).mode! & 0o777, 0o660);
+    assert.equal((await Deno.stat(join(dir, "run", "containai"))).mode! & 0o777, 0o750);
+  });
+});
+
+Deno.test("the socket mode is configurable", async () => {
+  await using collector = await startTestCollector({ settings: { socketMode: "0600" } });
+  assert.equal((await Deno.lstat(collector.socket)).mode! & 0o777, 0o600);
+});
