@@ -1,0 +1,266 @@
+//! Configuration, read once from the environment when the library loads (or lazily by the first
+//! hook if another library's constructor calls a hooked function before ours runs).
+//! Everything lives in static buffers: no allocation.
+const std = @import("std");
+const json = @import("json.zig");
+
+pub const default_socket = "/run/containai/audit.sock";
+pub const max_event_cap: u32 = 64 * 1024;
+pub const min_event_size: u32 = 1024;
+
+pub const default_redact = [_][]const u8{
+    "TOKEN",   "SECRET",     "PASSWORD",    "PASSWD", "CREDENTIAL",
+    "API_KEY", "ACCESS_KEY", "PRIVATE_KEY", "AUTH",   "COOKIE",
+};
+
+const max_patterns = 32;
+const max_prefixes = 32;
+const max_saved_env = 32;
+
+pub const Config = struct {
+    socket_path: [108]u8 = [_]u8{0} ** 108,
+    socket_len: usize = 0,
+    /// `"metadata":{...}` pre-encoded once.
+    metadata: [768]u8 = undefined,
+    metadata_len: usize = 0,
+    max_event: u32 = max_event_cap,
+    send_timeout_ms: u32 = 100,
+    reconnect_ms: u32 = 1000,
+
+    /// Redaction patterns, stored uppercase in `pattern_bytes`.
+    pattern_bytes: [1024]u8 = undefined,
+    pattern_start: [max_patterns]u16 = undefined,
+    pattern_len: [max_patterns]u16 = undefined,
+    pattern_count: usize = 0,
+
+    /// Open events whose path starts with one of these prefixes are not reported.
+    prefix_bytes: [2048]u8 = undefined,
+    prefix_start: [max_prefixes]u16 = undefined,
+    prefix_len: [max_prefixes]u16 = undefined,
+    prefix_count: usize = 0,
+
+    /// `LD_PRELOAD=...` and `CONTAINAI_*=...` entries as they were at load, NUL-terminated,
+    /// to put back into the environment of an exec that dropped them.
+    saved_bytes: [8192]u8 = undefined,
+    saved_used: usize = 0,
+    saved: [max_saved_env][*:0]const u8 = undefined,
+    saved_name_len: [max_saved_env]u16 = undefined,
+    saved_count: usize = 0,
+    /// Index in `saved` of the LD_PRELOAD entry, if any.
+    preload_index: ?usize = null,
+    /// This library's own file name as the dynamic loader reports it.
+    self_path: [4096]u8 = undefined,
+    self_len: usize = 0,
+};
+
+pub var current: Config = .{};
+
+fn envValue(envp: [*:null]const ?[*:0]const u8, comptime name: []const u8) ?[]const u8 {
+    var i: usize = 0;
+    while (envp[i]) |entry| : (i += 1) {
+        const s = std.mem.span(entry);
+        if (s.len > name.len and s[name.len] == '=' and std.mem.eql(u8, s[0..name.len], name)) {
+            return s[name.len + 1 ..];
+        }
+    }
+    return null;
+}
+
+fn parseUint(s: []const u8, fallback: u32, min: u32, max: u32) u32 {
+    if (s.len == 0 or s.len > 9) return fallback;
+    var v: u32 = 0;
+    for (s) |c| {
+        if (c < '0' or c > '9') return fallback;
+        v = v * 10 + (c - '0');
+    }
+    return std.math.clamp(v, min, max);
+}
+
+fn sessionChar(c: u8, first: bool) u8 {
+    const alnum = (c >= 'a' and c <= 'z') or (c >= 'A' and c <= 'Z') or (c >= '0' and c <= '9');
+    if (alnum) return c;
+    if (!first and (c == '.' or c == '_' or c == '-')) return c;
+    return '_';
+}
+
+fn encodeMetadata(cfg: *Config, session: []const u8, agent: []const u8) void {
+    var w = json.Writer.init(&cfg.metadata);
+    // Generous string limit: both values are bounded below.
+    w.string_limit = cfg.metadata.len - 4;
+    w.raw("\"metadata\":{\"session_id\":\"");
+    // The protocol restricts session ids to a safe file-name alphabet; anything else would make
+    // the collector reject every event, so unusable characters become '_'.
+    if (session.len == 0) {
+        w.raw("default");
+    } else {
+        for (session[0..@min(session.len, 128)], 0..) |c, i| w.byte(sessionChar(c, i == 0));
+    }
+    w.raw("\",\"agent\":");
+    var clean: [128]u8 = undefined;
+    var n: usize = 0;
+    for (agent) |c| {
+        if (n == clean.len) break;
+        clean[n] = if (c < 0x20 or c == 0x7f) ' ' else c;
+        n += 1;
+    }
+    if (n == 0) {
+        w.raw("\"unknown\"");
+    } else {
+        w.string(clean[0..n]);
+    }
+    w.byte('}');
+    cfg.metadata_len = w.len;
+}
+
+fn splitInto(
+    value: []const u8,
+    separator: u8,
+    uppercase: bool,
+    bytes: []u8,
+    starts: []u16,
+    lens: []u16,
+) usize {
+    var count: usize = 0;
+    var used: usize = 0;
+    var it = std.mem.splitScalar(u8, value, separator);
+    while (it.next()) |part| {
+        if (part.len == 0) continue;
+        if (count == starts.len or used + part.len > bytes.len) break;
+        for (part, 0..) |c, i| bytes[used + i] = if (uppercase) std.ascii.toUpper(c) else c;
+        starts[count] = @intCast(used);
+        lens[count] = @intCast(part.len);
+        used += part.len;
+        count += 1;
+    }
+    return count;
+}
+
+fn saveEntry(cfg: *Config, entry: []const u8, name_len: usize) void {
+    if (cfg.saved_count == max_saved_env) return;
+    if (cfg.saved_used + entry.len + 1 > cfg.saved_bytes.len) return;
+    const start = cfg.saved_used;
+    @memcpy(cfg.saved_bytes[start .. start + entry.len], entry);
+    cfg.saved_bytes[start + entry.len] = 0;
+    cfg.saved_used += entry.len + 1;
+    cfg.saved[cfg.saved_count] = @ptrCast(&cfg.saved_bytes[start]);
+    cfg.saved_name_len[cfg.saved_count] = @intCast(name_len);
+    cfg.saved_count += 1;
+}
+
+/// Fills `cfg` from the environment. `self_path` is this library's path (from dladdr).
+pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const u8) void {
+    cfg.* = .{};
+    const socket = envValue(envp, "CONTAINAI_AUDIT_SOCKET") orelse default_socket;
+    const sock = if (socket.len == 0 or socket.len >= cfg.socket_path.len) default_socket else socket;
+    @memcpy(cfg.socket_path[0..sock.len], sock);
+    cfg.socket_path[sock.len] = 0;
+    cfg.socket_len = sock.len;
+
+    encodeMetadata(
+        cfg,
+        envValue(envp, "CONTAINAI_SESSION_ID") orelse "",
+        envValue(envp, "CONTAINAI_AGENT") orelse "",
+    );
+
+    if (envValue(envp, "CONTAINAI_AUDIT_MAX_EVENT_BYTES")) |v| {
+        cfg.max_event = parseUint(v, max_event_cap, min_event_size, max_event_cap);
+    }
+    if (envValue(envp, "CONTAINAI_AUDIT_SEND_TIMEOUT_MS")) |v| {
+        cfg.send_timeout_ms = parseUint(v, 100, 1, 10_000);
+    }
+    if (envValue(envp, "CONTAINAI_AUDIT_RECONNECT_MS")) |v| {
+        cfg.reconnect_ms = parseUint(v, 1000, 1, 600_000);
+    }
+
+    if (envValue(envp, "CONTAINAI_AUDIT_REDACT")) |v| {
+        cfg.pattern_count = splitInto(v, ',', true, &cfg.pattern_bytes, &cfg.pattern_start, &cfg.pattern_len);
+    } else {
+        var used: usize = 0;
+        for (default_redact, 0..) |p, i| {
+            @memcpy(cfg.pattern_bytes[used .. used + p.len], p);
+            cfg.pattern_start[i] = @intCast(used);
+            cfg.pattern_len[i] = @intCast(p.len);
+            used += p.len;
+        }
+        cfg.pattern_count = default_redact.len;
+    }
+
+    if (envValue(envp, "CONTAINAI_AUDIT_OPEN_EXCLUDE")) |v| {
+        cfg.prefix_count = splitInto(v, ':', false, &cfg.prefix_bytes, &cfg.prefix_start, &cfg.prefix_len);
+    }
+
+    const n = @min(self_path.len, cfg.self_path.len);
+    @memcpy(cfg.self_path[0..n], self_path[0..n]);
+    cfg.self_len = n;
+
+    var i: usize = 0;
+    while (envp[i]) |entry| : (i += 1) {
+        const s = std.mem.span(entry);
+        const eq = std.mem.indexOfScalar(u8, s, '=') orelse continue;
+        const name = s[0..eq];
+        if (std.mem.eql(u8, name, "LD_PRELOAD")) {
+            cfg.preload_index = cfg.saved_count;
+            saveEntry(cfg, s, eq);
+            if (cfg.preload_index.? == cfg.saved_count) cfg.preload_index = null;
+        } else if (std.mem.startsWith(u8, name, "CONTAINAI_")) {
+            saveEntry(cfg, s, eq);
+        }
+    }
+}
+
+/// Whether an environment variable name looks secret (case-insensitive substring match).
+pub fn isSecretName(cfg: *const Config, name: []const u8) bool {
+    var p: usize = 0;
+    while (p < cfg.pattern_count) : (p += 1) {
+        const pat = cfg.pattern_bytes[cfg.pattern_start[p]..][0..cfg.pattern_len[p]];
+        if (pat.len == 0 or pat.len > name.len) continue;
+        var start: usize = 0;
+        while (start + pat.len <= name.len) : (start += 1) {
+            var k: usize = 0;
+            while (k < pat.len and std.ascii.toUpper(name[start + k]) == pat[k]) k += 1;
+            if (k == pat.len) return true;
+        }
+    }
+    return false;
+}
+
+/// Whether Open events for this path are filtered out by CONTAINAI_AUDIT_OPEN_EXCLUDE.
+pub fn isExcludedPath(cfg: *const Config, path: [*:0]const u8) bool {
+    var p: usize = 0;
+    while (p < cfg.prefix_count) : (p += 1) {
+        const prefix = cfg.prefix_bytes[cfg.prefix_start[p]..][0..cfg.prefix_len[p]];
+        var k: usize = 0;
+        while (k < prefix.len and path[k] != 0 and path[k] == prefix[k]) k += 1;
+        if (k == prefix.len) return true;
+    }
+    return false;
+}
+
+test "redaction matches secret-looking names case-insensitively" {
+    var cfg: Config = .{};
+    const envp = [_:null]?[*:0]const u8{"HOME=/root"};
+    load(&cfg, &envp, "/x/libauditshim.so");
+    try std.testing.expect(isSecretName(&cfg, "GITHUB_TOKEN"));
+    try std.testing.expect(isSecretName(&cfg, "my_api_key"));
+    try std.testing.expect(isSecretName(&cfg, "Http_Authorization"));
+    try std.testing.expect(!isSecretName(&cfg, "PATH"));
+}
+
+test "session ids with unsafe characters are made safe" {
+    var cfg: Config = .{};
+    const envp = [_:null]?[*:0]const u8{ "CONTAINAI_SESSION_ID=../x y", "CONTAINAI_AGENT=claude" };
+    load(&cfg, &envp, "");
+    try std.testing.expectEqualStrings(
+        "\"metadata\":{\"session_id\":\"_._x_y\",\"agent\":\"claude\"}",
+        cfg.metadata[0..cfg.metadata_len],
+    );
+    try std.testing.expectEqual(@as(usize, 2), cfg.saved_count);
+}
+
+test "open exclusion matches path prefixes" {
+    var cfg: Config = .{};
+    const envp = [_:null]?[*:0]const u8{"CONTAINAI_AUDIT_OPEN_EXCLUDE=/proc/:/sys/"};
+    load(&cfg, &envp, "");
+    try std.testing.expect(isExcludedPath(&cfg, "/proc/self/maps"));
+    try std.testing.expect(!isExcludedPath(&cfg, "/etc/passwd"));
+}

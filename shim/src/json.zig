@@ -1,0 +1,247 @@
+//! A JSON writer into a fixed buffer. It never allocates and never writes past the buffer.
+//! Strings are escaped (invalid UTF-8 becomes U+FFFD) and cut when they would cross the
+//! string limit; a cut sets `truncated`, which the event encoder reports as `truncated: true`.
+const std = @import("std");
+
+/// Bytes kept free after the last string for the structure that closes an event
+/// (closing brackets, `truncated`, `seq`, `dropped`, newline).
+pub const tail_reserve: usize = 192;
+
+pub const Writer = struct {
+    buf: []u8,
+    len: usize = 0,
+    /// Strings stop here so that the closing structure always fits.
+    string_limit: usize,
+    /// A string was cut or an array was shortened.
+    truncated: bool = false,
+    /// Structure did not fit: the event is unusable and must be dropped.
+    overflow: bool = false,
+
+    pub fn init(buf: []u8) Writer {
+        const limit = if (buf.len > tail_reserve) buf.len - tail_reserve else 0;
+        return .{ .buf = buf, .string_limit = limit };
+    }
+
+    pub fn written(self: *const Writer) []const u8 {
+        return self.buf[0..self.len];
+    }
+
+    /// Appends structural bytes (already valid JSON). Marks overflow instead of writing past the end.
+    pub fn raw(self: *Writer, bytes: []const u8) void {
+        if (self.overflow) return;
+        if (bytes.len > self.buf.len - self.len) {
+            self.overflow = true;
+            return;
+        }
+        @memcpy(self.buf[self.len .. self.len + bytes.len], bytes);
+        self.len += bytes.len;
+    }
+
+    pub fn byte(self: *Writer, b: u8) void {
+        self.raw(&[1]u8{b});
+    }
+
+    pub fn uint(self: *Writer, value: u64) void {
+        var digits: [20]u8 = undefined;
+        var n = value;
+        var i: usize = digits.len;
+        while (true) {
+            i -= 1;
+            digits[i] = @intCast('0' + n % 10);
+            n /= 10;
+            if (n == 0 or i == 0) break;
+        }
+        self.raw(digits[i..]);
+    }
+
+    pub fn int(self: *Writer, value: i64) void {
+        if (value < 0) {
+            self.byte('-');
+            self.uint(@as(u64, @intCast(-(value + 1))) + 1);
+        } else {
+            self.uint(@intCast(value));
+        }
+    }
+
+    /// `"key":` (keys are plain ASCII literals).
+    pub fn key(self: *Writer, comptime name: []const u8) void {
+        self.raw("\"" ++ name ++ "\":");
+    }
+
+    /// Whether a string written now would have room for at least its quotes.
+    pub fn hasRoomForString(self: *const Writer) bool {
+        return self.len + 2 <= self.string_limit;
+    }
+
+    /// A NUL-terminated C string, escaped, cut at the string limit.
+    pub fn cstring(self: *Writer, s: ?[*:0]const u8) void {
+        const p = s orelse {
+            self.raw("\"\"");
+            return;
+        };
+        self.escaped(p, std.math.maxInt(usize), true);
+    }
+
+    /// A byte slice (may contain NULs, which are escaped), cut at the string limit.
+    pub fn string(self: *Writer, s: []const u8) void {
+        self.escaped(s.ptr, s.len, false);
+    }
+
+    fn escaped(self: *Writer, p: [*]const u8, max_len: usize, stop_at_nul: bool) void {
+        if (!self.beginString()) return;
+        _ = self.append(p, max_len, stop_at_nul);
+        self.endString();
+    }
+
+    /// Opens a string. When there is no room left it writes `""`, marks the event truncated and
+    /// returns false (the caller must not append or end).
+    pub fn beginString(self: *Writer) bool {
+        if (self.overflow) return false;
+        if (self.len + 2 > self.string_limit) {
+            self.truncated = true;
+            self.raw("\"\"");
+            return false;
+        }
+        self.buf[self.len] = '"';
+        self.len += 1;
+        return true;
+    }
+
+    /// Appends escaped content to an open string; returns false when it had to cut.
+    pub fn append(self: *Writer, p: [*]const u8, max_len: usize, stop_at_nul: bool) bool {
+        // Keep one byte for the closing quote.
+        const end = self.string_limit - 1;
+        var i: usize = 0;
+        while (i < max_len) {
+            const c = p[i];
+            if (stop_at_nul and c == 0) break;
+            var unit: [6]u8 = undefined;
+            var unit_len: usize = 0;
+            var consumed: usize = 1;
+            if (c >= 0x20 and c < 0x7f and c != '"' and c != '\\') {
+                unit[0] = c;
+                unit_len = 1;
+            } else if (c < 0x80) {
+                unit_len = escapeAscii(c, &unit);
+            } else {
+                const seq_len = utf8Length(p, i, max_len, stop_at_nul);
+                if (seq_len == 0) {
+                    @memcpy(unit[0..6], "\\ufffd");
+                    unit_len = 6;
+                } else {
+                    @memcpy(unit[0..seq_len], p[i .. i + seq_len]);
+                    unit_len = seq_len;
+                    consumed = seq_len;
+                }
+            }
+            if (self.len + unit_len > end) {
+                self.truncated = true;
+                return false;
+            }
+            @memcpy(self.buf[self.len .. self.len + unit_len], unit[0..unit_len]);
+            self.len += unit_len;
+            i += consumed;
+        }
+        return true;
+    }
+
+    /// Closes a string opened by beginString (room for the quote was kept).
+    pub fn endString(self: *Writer) void {
+        self.buf[self.len] = '"';
+        self.len += 1;
+    }
+};
+
+fn escapeAscii(c: u8, out: *[6]u8) usize {
+    switch (c) {
+        '"' => {
+            out[0..2].* = "\\\"".*;
+            return 2;
+        },
+        '\\' => {
+            out[0..2].* = "\\\\".*;
+            return 2;
+        },
+        '\n' => {
+            out[0..2].* = "\\n".*;
+            return 2;
+        },
+        '\r' => {
+            out[0..2].* = "\\r".*;
+            return 2;
+        },
+        '\t' => {
+            out[0..2].* = "\\t".*;
+            return 2;
+        },
+        else => {
+            const hex = "0123456789abcdef";
+            out.* = .{ '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
+            return 6;
+        },
+    }
+}
+
+/// Length of the valid UTF-8 sequence starting at p[i], or 0 when it is invalid.
+/// Never reads past a NUL (for C strings) or past max_len.
+fn utf8Length(p: [*]const u8, i: usize, max_len: usize, stop_at_nul: bool) usize {
+    const c = p[i];
+    const len: usize = if (c >= 0xc2 and c <= 0xdf) 2 else if (c >= 0xe0 and c <= 0xef) 3 else if (c >= 0xf0 and c <= 0xf4) 4 else return 0;
+    if (max_len - i < len) return 0;
+    var k: usize = 1;
+    while (k < len) : (k += 1) {
+        const b = p[i + k];
+        if (stop_at_nul and b == 0) return 0;
+        if (b & 0xc0 != 0x80) return 0;
+    }
+    const b1 = p[i + 1];
+    // Overlong, surrogate and beyond-U+10FFFF forms are invalid.
+    if (c == 0xe0 and b1 < 0xa0) return 0;
+    if (c == 0xed and b1 > 0x9f) return 0;
+    if (c == 0xf0 and b1 < 0x90) return 0;
+    if (c == 0xf4 and b1 > 0x8f) return 0;
+    return len;
+}
+
+test "escapes quotes, backslashes and control characters" {
+    var buf: [512]u8 = undefined;
+    var w = Writer.init(&buf);
+    w.cstring("a\"b\\c\n\x01");
+    try std.testing.expectEqualStrings("\"a\\\"b\\\\c\\n\\u0001\"", w.written());
+    try std.testing.expect(!w.truncated);
+}
+
+test "keeps valid UTF-8 and replaces invalid bytes" {
+    var buf: [512]u8 = undefined;
+    var w = Writer.init(&buf);
+    w.cstring("h\xc3\xa9\xff\xe2\x82");
+    try std.testing.expectEqualStrings("\"h\xc3\xa9\\ufffd\\ufffd\\ufffd\"", w.written());
+}
+
+test "cuts a long string at the limit and marks it truncated" {
+    var buf: [tail_reserve + 10]u8 = undefined;
+    var w = Writer.init(&buf);
+    w.cstring("0123456789abcdef");
+    try std.testing.expectEqualStrings("\"01234567\"", w.written());
+    try std.testing.expect(w.truncated);
+    w.cstring("more");
+    try std.testing.expectEqualStrings("\"01234567\"\"\"", w.written());
+}
+
+test "writes byte slices with embedded NULs escaped" {
+    var buf: [512]u8 = undefined;
+    var w = Writer.init(&buf);
+    w.string("@a\x00b");
+    try std.testing.expectEqualStrings("\"@a\\u0000b\"", w.written());
+}
+
+test "writes integers" {
+    var buf: [512]u8 = undefined;
+    var w = Writer.init(&buf);
+    w.int(-100);
+    w.byte(' ');
+    w.uint(0);
+    w.byte(' ');
+    w.int(std.math.minInt(i64));
+    try std.testing.expectEqualStrings("-100 0 -9223372036854775808", w.written());
+}

@@ -1,0 +1,65 @@
+//! Start-up: resolve the real functions, read the configuration and register the fork handler,
+//! once. Normally done by the ELF constructor before main; done lazily by the first hook if
+//! another library's constructor calls a hooked function earlier.
+const std = @import("std");
+const real = @import("real.zig");
+const config = @import("config.zig");
+const transport = @import("transport.zig");
+const slots = @import("slots.zig");
+const sys = @import("sys.zig");
+
+/// 0 not started, 1 in progress, 2 ready.
+var state = std.atomic.Value(u8).init(0);
+
+extern "c" var environ: ?[*:null]?[*:0]u8;
+
+const DlInfo = extern struct {
+    dli_fname: ?[*:0]const u8,
+    dli_fbase: ?*anyopaque,
+    dli_sname: ?[*:0]const u8,
+    dli_saddr: ?*anyopaque,
+};
+extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
+extern "c" fn __register_atfork(
+    prepare: ?*const fn () callconv(.c) void,
+    parent: ?*const fn () callconv(.c) void,
+    child: ?*const fn () callconv(.c) void,
+    dso_handle: ?*anyopaque,
+) c_int;
+
+fn forkChild() callconv(.c) void {
+    slots.resetAfterFork();
+    transport.resetAfterFork();
+}
+
+/// Whether the shim is initialised and may report. Never blocks: a hook that finds the start-up
+/// in progress (another thread, or a call made from inside dlsym) just passes through.
+pub fn ready() bool {
+    const s = state.load(.acquire);
+    if (s == 2) return true;
+    if (s != 0) return false;
+    if (state.cmpxchgStrong(0, 1, .acq_rel, .monotonic) != null) return false;
+    start();
+    state.store(2, .release);
+    return true;
+}
+
+fn start() void {
+    real.resolveAll();
+    var info: DlInfo = .{ .dli_fname = null, .dli_fbase = null, .dli_sname = null, .dli_saddr = null };
+    var self: []const u8 = "";
+    if (dladdr(@ptrCast(&forkChild), &info) != 0) {
+        if (info.dli_fname) |name| self = std.mem.span(name);
+    }
+    const empty = [_:null]?[*:0]const u8{};
+    const envp: [*:null]const ?[*:0]const u8 = if (environ) |e| @ptrCast(e) else &empty;
+    config.load(&config.current, envp, self);
+    transport.init(sys.getpid());
+    _ = __register_atfork(null, null, &forkChild, null);
+}
+
+fn constructor() callconv(.c) void {
+    _ = ready();
+}
+
+export const containai_audit_shim_init: *const fn () callconv(.c) void linksection(".init_array") = &constructor;

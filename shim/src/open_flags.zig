@@ -1,0 +1,121 @@
+//! open(2) flags as protocol names, and fopen mode strings as open flags.
+const std = @import("std");
+const builtin = @import("builtin");
+const json = @import("json.zig");
+
+const Flag = struct { bit: u32, name: []const u8 };
+
+const arch_bits = switch (builtin.cpu.arch) {
+    .aarch64, .aarch64_be, .arm, .armeb => .{ .directory = 0o40000, .nofollow = 0o100000, .direct = 0o200000, .largefile = 0o400000 },
+    else => .{ .directory = 0o200000, .nofollow = 0o400000, .direct = 0o40000, .largefile = 0o100000 },
+};
+
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_DSYNC: u32 = 0o10000;
+const O_SYNC_BIT: u32 = 0o4000000;
+const O_TMPFILE_BIT: u32 = 0o20000000;
+pub const O_DIRECTORY: u32 = arch_bits.directory;
+
+const flags = [_]Flag{
+    .{ .bit = O_CREAT, .name = "O_CREAT" },
+    .{ .bit = O_EXCL, .name = "O_EXCL" },
+    .{ .bit = 0o400, .name = "O_NOCTTY" },
+    .{ .bit = O_TRUNC, .name = "O_TRUNC" },
+    .{ .bit = O_APPEND, .name = "O_APPEND" },
+    .{ .bit = 0o4000, .name = "O_NONBLOCK" },
+    .{ .bit = 0o20000, .name = "O_ASYNC" },
+    .{ .bit = arch_bits.direct, .name = "O_DIRECT" },
+    .{ .bit = arch_bits.largefile, .name = "O_LARGEFILE" },
+    .{ .bit = 0o1000000, .name = "O_NOATIME" },
+    .{ .bit = O_CLOEXEC, .name = "O_CLOEXEC" },
+    .{ .bit = 0o10000000, .name = "O_PATH" },
+};
+
+/// Whether open's third argument is present: only O_CREAT and O_TMPFILE carry a mode.
+pub fn carriesMode(f: c_int) bool {
+    const u: u32 = @bitCast(f);
+    return u & O_CREAT != 0 or u & O_TMPFILE_BIT == O_TMPFILE_BIT;
+}
+
+/// Writes `"flags":[...]`. O_SYNC and O_TMPFILE are composite flags and named as such.
+pub fn write(w: *json.Writer, f: c_int) void {
+    const u: u32 = @bitCast(f);
+    w.raw("\"flags\":[");
+    switch (u & 3) {
+        0 => w.raw("\"O_RDONLY\""),
+        1 => w.raw("\"O_WRONLY\""),
+        2 => w.raw("\"O_RDWR\""),
+        else => w.raw("\"O_ACCMODE3\""),
+    }
+    var known: u32 = 3;
+    for (flags) |flag| {
+        known |= flag.bit;
+        if (u & flag.bit != 0) {
+            w.raw(",\"");
+            w.raw(flag.name);
+            w.byte('"');
+        }
+    }
+    if (u & O_SYNC_BIT != 0) {
+        w.raw(if (u & O_DSYNC != 0) ",\"O_SYNC\"" else ",\"O_SYNC_ONLY\"");
+    } else if (u & O_DSYNC != 0) {
+        w.raw(",\"O_DSYNC\"");
+    }
+    if (u & O_TMPFILE_BIT != 0) {
+        w.raw(if (u & O_DIRECTORY != 0) ",\"O_TMPFILE\"" else ",\"O_TMPFILE_ONLY\"");
+    } else if (u & O_DIRECTORY != 0) {
+        w.raw(",\"O_DIRECTORY\"");
+    }
+    if (u & arch_bits.nofollow != 0) w.raw(",\"O_NOFOLLOW\"");
+    known |= O_SYNC_BIT | O_DSYNC | O_TMPFILE_BIT | O_DIRECTORY | arch_bits.nofollow;
+    // Bits without a name are still reported, as O_BIT<n>.
+    var bit: u5 = 0;
+    while (true) : (bit += 1) {
+        const mask = @as(u32, 1) << bit;
+        if (u & mask != 0 and known & mask == 0) {
+            w.raw(",\"O_BIT");
+            w.uint(bit);
+            w.byte('"');
+        }
+        if (bit == 31) break;
+    }
+    w.byte(']');
+}
+
+/// open flags equivalent to an fopen mode string ("r", "w+", "ae", "wx", ...), as glibc maps them.
+pub fn fromFopenMode(mode: ?[*:0]const u8) c_int {
+    const m = mode orelse return 0;
+    var f: u32 = switch (m[0]) {
+        'r' => 0,
+        'w' => 1 | O_CREAT | O_TRUNC,
+        'a' => 1 | O_CREAT | O_APPEND,
+        else => return 0,
+    };
+    var i: usize = 1;
+    while (i < 16 and m[i] != 0 and m[i] != ',') : (i += 1) {
+        switch (m[i]) {
+            '+' => f = (f & ~@as(u32, 3)) | 2,
+            'x' => f |= O_EXCL,
+            'e' => f |= O_CLOEXEC,
+            else => {},
+        }
+    }
+    return @bitCast(f);
+}
+
+test "names access mode and flags" {
+    var buf: [512]u8 = undefined;
+    var w = json.Writer.init(&buf);
+    write(&w, @bitCast(@as(u32, 1 | O_CREAT | O_TRUNC | O_CLOEXEC)));
+    try std.testing.expectEqualStrings("\"flags\":[\"O_WRONLY\",\"O_CREAT\",\"O_TRUNC\",\"O_CLOEXEC\"]", w.written());
+}
+
+test "maps fopen modes to open flags" {
+    try std.testing.expectEqual(@as(c_int, 2 | O_CREAT | O_APPEND), fromFopenMode("a+"));
+    try std.testing.expectEqual(@as(c_int, 0), fromFopenMode("rb"));
+    try std.testing.expectEqual(@as(c_int, @bitCast(1 | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)), fromFopenMode("wxe"));
+}

@@ -1,0 +1,30 @@
+//! The path every event takes: ids, buffer, envelope, payload, transport.
+const std = @import("std");
+const sys = @import("sys.zig");
+const json = @import("json.zig");
+const event = @import("event.zig");
+const slots = @import("slots.zig");
+const config = @import("config.zig");
+const transport = @import("transport.zig");
+const lifecycle = @import("lifecycle.zig");
+
+/// Size of the stack buffer used when every slot is taken (many threads inside hooks at once).
+const fallback_size = 4096;
+
+/// Encodes and sends one event. `payload` has `fn write(self, *json.Writer) void` that writes the
+/// payload's fields (without braces). Never changes errno: only raw syscalls are made.
+pub fn emit(event_type: event.EventType, payload: anytype) void {
+    if (!lifecycle.ready()) return;
+    const pid = sys.getpid();
+    if (!transport.admit(pid)) return;
+    const ids = sys.currentIds();
+    var fallback: [fallback_size]u8 = undefined;
+    const slot = slots.acquire(ids.tid);
+    defer if (slot) |s| slots.release(s);
+    const buf = if (slot) |s| s.buf[0..config.current.max_event] else fallback[0..];
+    var w = json.Writer.init(buf);
+    event.begin(&w, event_type, ids);
+    payload.write(&w);
+    event.endPayload(&w);
+    transport.send(&w, ids);
+}

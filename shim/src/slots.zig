@@ -1,0 +1,42 @@
+//! Event buffers: a static pool of slots, taken with a lock-free compare-and-swap. A hook that is
+//! re-entered from a signal handler takes a different slot, so the event in flight is never
+//! overwritten. Static memory (not thread-local storage, not the stack): glibc carves static TLS
+//! out of every thread's stack, and large stack frames would break programs with small threads.
+const std = @import("std");
+const config = @import("config.zig");
+
+pub const slot_count = 64;
+pub const slot_size = config.max_event_cap;
+
+var buffers: [slot_count][slot_size]u8 = undefined;
+/// 0 when free, else the tid of the thread that holds it.
+var owners: [slot_count]std.atomic.Value(i32) = [_]std.atomic.Value(i32){.init(0)} ** slot_count;
+
+pub const Slot = struct {
+    index: usize,
+    buf: []u8,
+};
+
+/// Takes a free slot for thread `tid`, or null when all are busy (the caller falls back to a small
+/// buffer on its stack).
+pub fn acquire(tid: i32) ?Slot {
+    const start: usize = @as(u32, @bitCast(tid)) % slot_count;
+    var k: usize = 0;
+    while (k < slot_count) : (k += 1) {
+        const i = (start + k) % slot_count;
+        if (owners[i].load(.monotonic) != 0) continue;
+        if (owners[i].cmpxchgStrong(0, tid, .acquire, .monotonic) == null) {
+            return .{ .index = i, .buf = buffers[i][0..] };
+        }
+    }
+    return null;
+}
+
+pub fn release(slot: Slot) void {
+    owners[slot.index].store(0, .release);
+}
+
+/// In a fork child only the forking thread exists: every slot is free again.
+pub fn resetAfterFork() void {
+    for (&owners) |*o| o.store(0, .release);
+}

@@ -1,0 +1,109 @@
+//! Raw system calls and libc errno access. The shim does its own I/O with raw syscalls so that
+//! it never enters a hooked libc function, never takes a libc lock and never allocates.
+const std = @import("std");
+const builtin = @import("builtin");
+const linux = std.os.linux;
+
+pub const fd_t = i32;
+
+/// The errno a raw syscall result carries, or 0 on success.
+pub fn errnoOf(rc: usize) u16 {
+    const signed: isize = @bitCast(rc);
+    if (signed < 0 and signed > -4096) return @intCast(-signed);
+    return 0;
+}
+
+/// The calling thread's libc errno.
+pub fn getErrno() c_int {
+    return std.c._errno().*;
+}
+
+pub fn setErrno(value: c_int) void {
+    std.c._errno().* = value;
+}
+
+/// Checks an invariant. In Debug builds a broken invariant stops the program so unit tests find
+/// it; release builds must never crash the audited program, so there the check only returns the
+/// condition and the caller takes its safe path (usually: drop the event and count it).
+pub inline fn invariant(ok: bool) bool {
+    if (builtin.mode == .Debug and !ok) @panic("audit shim invariant broken");
+    return ok;
+}
+
+pub const Ids = struct {
+    pid: i32,
+    ppid: i32,
+    tid: i32,
+    uid: u32,
+    gid: u32,
+};
+
+/// Process ids for an event, read fresh each time: after fork, vfork or setuid they change.
+pub fn currentIds() Ids {
+    return .{
+        .pid = linux.getpid(),
+        .ppid = linux.getppid(),
+        .tid = linux.gettid(),
+        .uid = linux.getuid(),
+        .gid = linux.getgid(),
+    };
+}
+
+pub fn getpid() i32 {
+    return linux.getpid();
+}
+
+pub fn gettid() i32 {
+    return linux.gettid();
+}
+
+/// Wall clock through libc's vDSO-backed clock_gettime: no syscall, no lock, async-signal-safe.
+pub fn realtime() linux.timespec {
+    var ts: linux.timespec = .{ .sec = 0, .nsec = 0 };
+    _ = std.c.clock_gettime(.REALTIME, &ts);
+    return ts;
+}
+
+/// Monotonic nanoseconds, for rate limits.
+pub fn monotonicNs() u64 {
+    var ts: linux.timespec = .{ .sec = 0, .nsec = 0 };
+    _ = std.c.clock_gettime(.MONOTONIC, &ts);
+    const sec: u64 = @intCast(@max(ts.sec, 0));
+    const nsec: u64 = @intCast(@max(ts.nsec, 0));
+    return sec *% 1_000_000_000 +% nsec;
+}
+
+pub fn close(fd: fd_t) void {
+    _ = linux.close(fd);
+}
+
+/// Reads the target of /proc/self/fd/<fd> into buf; returns the length or null.
+pub fn fdPath(fd: i32, buf: []u8) ?usize {
+    if (fd < 0) return null;
+    var link: [32:0]u8 = undefined;
+    const prefix = "/proc/self/fd/";
+    @memcpy(link[0..prefix.len], prefix);
+    var digits: [12]u8 = undefined;
+    var n: u32 = @intCast(fd);
+    var count: usize = 0;
+    while (true) {
+        digits[count] = @intCast('0' + n % 10);
+        count += 1;
+        n /= 10;
+        if (n == 0 or count == digits.len) break;
+    }
+    var i: usize = 0;
+    while (i < count) : (i += 1) link[prefix.len + i] = digits[count - 1 - i];
+    link[prefix.len + count] = 0;
+    const rc = linux.readlinkat(linux.AT.FDCWD, &link, buf.ptr, buf.len);
+    if (errnoOf(rc) != 0) return null;
+    return rc;
+}
+
+/// The working directory into buf, or null.
+pub fn cwd(buf: []u8) ?[]const u8 {
+    const rc = linux.getcwd(buf.ptr, buf.len);
+    if (errnoOf(rc) != 0 or rc == 0) return null;
+    // The syscall returns the length including the terminating NUL.
+    return buf[0 .. rc - 1];
+}

@@ -1,0 +1,274 @@
+//! Transport: one SOCK_STREAM connection per process to the collector, raw syscalls only.
+//!
+//! - Whole lines: each event is one send() of one complete line while holding the process's
+//!   writer lock, so lines of different threads never interleave. The lock is a futex word holding
+//!   the owner's tid; it is never waited on by its own holder (a signal handler that emits while
+//!   its thread holds the lock sends on a one-shot connection instead) and it is reset in a fork
+//!   child, so it can never deadlock across fork or signals. Waiting for it is bounded.
+//! - The socket is O_CLOEXEC, moved to fd >= 900, and before each use checked with fstat against
+//!   the device/inode recorded at connect: if the program closed it or dup2()ed something over it,
+//!   the fd is left alone (it is the program's now) and a new connection is made.
+//! - A fork child gets a fresh state (pthread_atfork); a process whose pid does not match the state
+//!   (a vfork child sharing the parent's memory, or a raw clone) never touches the shared state
+//!   and sends on a one-shot connection.
+//! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
+//!   in between are counted as dropped without being encoded. Collector stalled: the first send
+//!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS), later sends use MSG_DONTWAIT and drop
+//!   at once until the socket drains. Drops are reported in `dropped` on the next delivered event.
+const std = @import("std");
+const linux = std.os.linux;
+const sys = @import("sys.zig");
+const json = @import("json.zig");
+const event = @import("event.zig");
+const config = @import("config.zig");
+
+const fd_floor: usize = 900;
+const F_DUPFD_CLOEXEC: i32 = 1030;
+const EAGAIN: u16 = @intFromEnum(linux.E.AGAIN);
+const EINTR: u16 = @intFromEnum(linux.E.INTR);
+
+var state_pid = std.atomic.Value(i32).init(0);
+var lock_word = std.atomic.Value(i32).init(0);
+var lock_waiters = std.atomic.Value(u32).init(0);
+var seq = std.atomic.Value(u64).init(0);
+var dropped = std.atomic.Value(u64).init(0);
+var stalled = std.atomic.Value(bool).init(false);
+var connected = std.atomic.Value(bool).init(false);
+/// Monotonic ns before which no reconnect is tried.
+var retry_at = std.atomic.Value(u64).init(0);
+
+// Guarded by lock_word.
+var conn_fd: i32 = -1;
+var conn_dev: u64 = 0;
+var conn_ino: u64 = 0;
+
+/// Events of processes that do not own the state (vfork children, raw clones) are numbered here,
+/// keyed by pid, so that each of them still counts from 0.
+const foreign_count = 16;
+var foreign_pid = [_]std.atomic.Value(i32){.init(0)} ** foreign_count;
+var foreign_seq = [_]std.atomic.Value(u64){.init(0)} ** foreign_count;
+
+pub fn init(pid: i32) void {
+    state_pid.store(pid, .release);
+}
+
+/// pthread_atfork child handler: the child starts with its own empty state. The parent's
+/// connection is closed in the child (the child's copy only), so the child never writes on it.
+pub fn resetAfterFork() void {
+    if (conn_fd >= 0 and stillOurs(conn_fd)) sys.close(conn_fd);
+    conn_fd = -1;
+    connected.store(false, .release);
+    stalled.store(false, .release);
+    retry_at.store(0, .release);
+    seq.store(0, .release);
+    dropped.store(0, .release);
+    lock_waiters.store(0, .release);
+    lock_word.store(0, .release);
+    state_pid.store(sys.getpid(), .release);
+}
+
+/// Cheap check before encoding: while the collector is unreachable and no reconnect is due, the
+/// event is counted as dropped and not encoded at all. Returns whether to encode and send.
+pub fn admit(pid: i32) bool {
+    if (pid != state_pid.load(.acquire)) return true;
+    if (connected.load(.acquire)) return true;
+    if (sys.monotonicNs() >= retry_at.load(.monotonic)) return true;
+    _ = seq.fetchAdd(1, .monotonic);
+    _ = dropped.fetchAdd(1, .monotonic);
+    return false;
+}
+
+/// Closes the event in `w` with seq/dropped and delivers it as one line.
+pub fn send(w: *json.Writer, ids: sys.Ids) void {
+    if (ids.pid != state_pid.load(.acquire)) {
+        sendForeign(w, ids.pid);
+        return;
+    }
+    if (lock_word.load(.acquire) == ids.tid) {
+        // A signal handler interrupted this thread inside send(): waiting for the lock would
+        // deadlock and writing on the connection could split the line in flight.
+        sendNested(w);
+        return;
+    }
+    if (!lock(ids.tid)) {
+        _ = seq.fetchAdd(1, .monotonic);
+        _ = dropped.fetchAdd(1, .monotonic);
+        return;
+    }
+    defer unlock();
+    const n = seq.fetchAdd(1, .monotonic);
+    if (!ensureConnected()) {
+        _ = dropped.fetchAdd(1, .monotonic);
+        return;
+    }
+    const owed = dropped.swap(0, .acq_rel);
+    event.close(w, n, owed);
+    if (w.overflow or !sendLine(w.written())) {
+        _ = dropped.fetchAdd(owed + 1, .monotonic);
+    }
+}
+
+fn sendForeign(w: *json.Writer, pid: i32) void {
+    const i: usize = @as(u32, @bitCast(pid)) % foreign_count;
+    if (foreign_pid[i].swap(pid, .acq_rel) != pid) foreign_seq[i].store(0, .release);
+    const n = foreign_seq[i].fetchAdd(1, .monotonic);
+    event.close(w, n, 0);
+    if (!w.overflow) _ = sendOneShot(w.written());
+}
+
+fn sendNested(w: *json.Writer) void {
+    const n = seq.fetchAdd(1, .monotonic);
+    event.close(w, n, 0);
+    if (w.overflow or !sendOneShot(w.written())) _ = dropped.fetchAdd(1, .monotonic);
+}
+
+fn lock(tid: i32) bool {
+    var deadline: u64 = 0;
+    var rounds: u32 = 0;
+    while (rounds < 100_000) : (rounds += 1) {
+        const owner = lock_word.cmpxchgStrong(0, tid, .acquire, .monotonic) orelse return true;
+        const now = sys.monotonicNs();
+        if (deadline == 0) {
+            deadline = now + 4 * @as(u64, config.current.send_timeout_ms) * std.time.ns_per_ms;
+        } else if (now > deadline) {
+            return false;
+        }
+        _ = lock_waiters.fetchAdd(1, .acq_rel);
+        const timeout: linux.timespec = .{ .sec = 0, .nsec = 10 * std.time.ns_per_ms };
+        _ = linux.futex_wait(&lock_word.raw, linux.FUTEX.WAIT | linux.FUTEX.PRIVATE_FLAG, owner, &timeout);
+        _ = lock_waiters.fetchSub(1, .acq_rel);
+    }
+    return false;
+}
+
+fn unlock() void {
+    lock_word.store(0, .release);
+    if (lock_waiters.load(.acquire) > 0) {
+        _ = linux.futex_wake(&lock_word.raw, linux.FUTEX.WAKE | linux.FUTEX.PRIVATE_FLAG, 1);
+    }
+}
+
+fn stillOurs(fd: i32) bool {
+    var st: linux.Stat = undefined;
+    if (sys.errnoOf(linux.fstat(fd, &st)) != 0) return false;
+    return st.dev == conn_dev and st.ino == conn_ino;
+}
+
+fn disconnect(close_fd: bool) void {
+    if (close_fd and conn_fd >= 0) sys.close(conn_fd);
+    conn_fd = -1;
+    connected.store(false, .release);
+}
+
+fn ensureConnected() bool {
+    if (conn_fd >= 0) {
+        if (stillOurs(conn_fd)) return true;
+        // Closed by the program (close_range, closefrom) or replaced (dup2): the number is the
+        // program's now, so it is not closed; reconnect at once.
+        disconnect(false);
+        retry_at.store(0, .monotonic);
+    }
+    const now = sys.monotonicNs();
+    if (now < retry_at.load(.monotonic)) return false;
+    const fd = openConnection(false) orelse {
+        retry_at.store(now + @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms, .monotonic);
+        return false;
+    };
+    var st: linux.Stat = undefined;
+    if (sys.errnoOf(linux.fstat(fd, &st)) != 0) {
+        sys.close(fd);
+        return false;
+    }
+    conn_fd = fd;
+    conn_dev = st.dev;
+    conn_ino = st.ino;
+    stalled.store(false, .release);
+    connected.store(true, .release);
+    return true;
+}
+
+/// A connected socket to the collector, or null. `low_fd_ok` skips moving it above fd 900
+/// (one-shot connections are closed before the hook returns).
+fn openConnection(low_fd_ok: bool) ?i32 {
+    const cfg = &config.current;
+    const rc = linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0);
+    if (sys.errnoOf(rc) != 0) return null;
+    var fd: i32 = @intCast(rc);
+    // The timeout also bounds connect(), which blocks when a stalled collector's backlog is full.
+    const ms = cfg.send_timeout_ms;
+    const tv: linux.timeval = .{ .sec = @intCast(ms / 1000), .usec = @intCast((ms % 1000) * 1000) };
+    _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.SNDTIMEO, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
+    var addr: linux.sockaddr.un = .{ .family = linux.AF.UNIX, .path = [_]u8{0} ** 108 };
+    @memcpy(addr.path[0..cfg.socket_len], cfg.socket_path[0..cfg.socket_len]);
+    const len: u32 = @intCast(@offsetOf(linux.sockaddr.un, "path") + cfg.socket_len + 1);
+    if (sys.errnoOf(linux.connect(fd, &addr, len)) != 0) {
+        sys.close(fd);
+        return null;
+    }
+    if (!low_fd_ok) {
+        const high = linux.fcntl(fd, F_DUPFD_CLOEXEC, fd_floor);
+        // With RLIMIT_NOFILE <= 900 the socket stays where it is.
+        if (sys.errnoOf(high) == 0) {
+            sys.close(fd);
+            fd = @intCast(high);
+        }
+    }
+    return fd;
+}
+
+/// Sends one whole line on the process connection. A line is either delivered whole or not at
+/// all; only a line larger than the kernel's per-message chunk (about 32 KiB) can be cut by a
+/// timeout, and then the connection is closed so the cut line is the last thing on it.
+fn sendLine(bytes: []const u8) bool {
+    var flags: u32 = linux.MSG.NOSIGNAL;
+    if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
+    var off: usize = 0;
+    var attempts: u32 = 0;
+    var err: u16 = 0;
+    while (off < bytes.len and attempts < 8) : (attempts += 1) {
+        const rc = linux.sendto(conn_fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
+        err = sys.errnoOf(rc);
+        if (err == 0) {
+            off += rc;
+            continue;
+        }
+        if (err == EINTR) continue;
+        if (err == EAGAIN and off > 0 and flags & linux.MSG.DONTWAIT != 0) {
+            flags &= ~@as(u32, linux.MSG.DONTWAIT);
+            continue;
+        }
+        break;
+    }
+    if (off == bytes.len) {
+        stalled.store(false, .monotonic);
+        return true;
+    }
+    if (off == 0 and err == EAGAIN) {
+        // Timed out (or would block while stalled) before writing anything: the stream is intact.
+        stalled.store(true, .monotonic);
+        return false;
+    }
+    // Broken connection, or a line cut in the middle: start over on a new connection.
+    disconnect(true);
+    retry_at.store(0, .monotonic);
+    return false;
+}
+
+fn sendOneShot(bytes: []const u8) bool {
+    const fd = openConnection(true) orelse return false;
+    defer sys.close(fd);
+    var flags: u32 = linux.MSG.NOSIGNAL;
+    if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
+    var off: usize = 0;
+    var attempts: u32 = 0;
+    while (off < bytes.len and attempts < 8) : (attempts += 1) {
+        const rc = linux.sendto(fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
+        const err = sys.errnoOf(rc);
+        if (err == 0) {
+            off += rc;
+        } else if (err != EINTR) {
+            break;
+        }
+    }
+    return off == bytes.len;
+}

@@ -1,0 +1,9 @@
+//! Unit tests of the pure parts (encoding, decoding, configuration); `zig build test`.
+test {
+    _ = @import("json.zig");
+    _ = @import("event.zig");
+    _ = @import("config.zig");
+    _ = @import("envp.zig");
+    _ = @import("open_flags.zig");
+    _ = @import("sockaddr.zig");
+}
