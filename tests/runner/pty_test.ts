@@ -1,0 +1,92 @@
+import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { startTestCollector } from "../support/collector.ts";
+import { baseEnv, readUntil, runTaskFlags, testShim } from "./helpers.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * Runs `main.ts run ARGS` inside a pseudo-terminal made by util-linux
+ * `script`, whose stdin we type into (it relays keystrokes to the pty).
+ */
+function spawnInPty(args: string[]): Deno.ChildProcess {
+  const runner = [Deno.execPath(), "run", ...runTaskFlags(), MAIN, "run", ...args];
+  return new Deno.Command("script", {
+    args: ["--quiet", "--return", "--command", runner.map(shellQuote).join(" "), "/dev/null"],
+    env: baseEnv({ TERM: "dumb" }),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function type(child: Deno.ChildProcess, text: string): Promise<void> {
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  writer.releaseLock();
+}
+
+async function finish(child: Deno.ChildProcess): Promise<number> {
+  await child.stdin.close();
+  const status = await child.status;
+  await child.stderr.cancel();
+  return status.code;
+}
+
+Deno.test("an interactive program reads the terminal through run", async () => {
+  await using collector = await startTestCollector();
+  const child = spawnInPty([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "pty-read",
+    "--shim",
+    await testShim(),
+    "--quiet",
+    "--",
+    "sh",
+    "-c",
+    'if [ -t 0 ] && [ -t 1 ]; then echo on-a-tty; fi; printf "name? "; read name; echo "hello $name"',
+  ]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const prompt = await readUntil(reader, "name? ");
+  assertMatch(prompt, /on-a-tty/);
+  await type(child, "world\n");
+  await readUntil(reader, "hello world");
+  reader.releaseLock();
+  assertEquals(await finish(child), 0);
+  const events = await collector.readSession("pty-read");
+  assertEquals(events.findLast((event) => event.source === "Runner")?.event_type, "Exit");
+});
+
+Deno.test("a Ctrl-C typed on the terminal reaches the command exactly once", async () => {
+  await using collector = await startTestCollector();
+  const child = spawnInPty([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "pty-int",
+    "--shim",
+    await testShim(),
+    "--quiet",
+    "--",
+    "bash",
+    "-c",
+    'trap "echo got-int" INT; echo ready; for i in 1 2 3 4 5 6; do sleep 0.1; done; echo finished',
+  ]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  await readUntil(reader, "ready");
+  await type(child, "\x03");
+  const output = await readUntil(reader, "finished");
+  reader.releaseLock();
+  assertEquals(await finish(child), 0);
+  assertEquals(output.match(/got-int/g)?.length, 1, output);
+});

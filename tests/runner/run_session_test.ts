@@ -1,0 +1,147 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { validateEvent } from "../../protocol/mod.ts";
+import { startTestCollector, type StoredLine } from "../support/collector.ts";
+import { baseEnv, runRunner, testShim } from "./helpers.ts";
+
+type Line = StoredLine & {
+  source: string;
+  event_type: string;
+  seq: number;
+  session_seq: number;
+  payload: Record<string, unknown>;
+};
+
+function describe(event: Line): string {
+  const argv0 = Array.isArray(event.payload.argv) ? String(event.payload.argv[0]) : "";
+  const base = argv0.slice(argv0.lastIndexOf("/") + 1);
+  return `${event.source} ${event.event_type}${event.event_type === "Exec" ? ` ${base}` : ""}`;
+}
+
+Deno.test("run -- sh -c 'ls /; cat /etc/hostname' logs Runner Exec, Shim Exec ls and cat, Runner Exit in order", async () => {
+  await using collector = await startTestCollector();
+  const shim = await testShim();
+  const result = await runRunner([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "test3",
+    "--shim",
+    shim,
+    "--quiet",
+    "--",
+    "sh",
+    "-c",
+    "ls /; cat /etc/hostname",
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stderr, "");
+  assert(result.stdout.includes(Deno.readTextFileSync("/etc/hostname").trim()));
+  const events = (await collector.readSession("test3")) as Line[];
+  const order = events.filter((event) =>
+    event.source === "Runner" ||
+    (event.event_type === "Exec" && /\/(ls|cat)$/.test(String(event.payload.path)))
+  ).map(describe);
+  assertEquals(order, ["Runner Exec sh", "Shim Exec ls", "Shim Exec cat", "Runner Exit"]);
+  assertEquals(events.map((event) => event.session_seq), events.map((_, index) => index));
+});
+
+Deno.test("the Runner's events carry the probe, the capture decision, redacted env and the exit", async () => {
+  await using collector = await startTestCollector();
+  const result = await runRunner(
+    [
+      "--socket",
+      collector.socket,
+      "--log-dir",
+      collector.logDir,
+      "--session",
+      "fields",
+      "--agent",
+      "tester",
+    ]
+      .concat(["--shim", await testShim(), "--quiet", "--", "sh", "-c", "exit 0"]),
+    { env: baseEnv({ MY_API_KEY: "sk-123", PLAIN: "visible" }) },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const runner = (await collector.readSession("fields") as Line[])
+    .filter((event) => event.source === "Runner");
+  assertEquals(runner.map((event) => [event.event_type, event.seq]), [["Exec", 0], ["Exit", 1]]);
+  for (const { received_at: _r, session_seq: _s, ...sent } of runner) {
+    assert(validateEvent(sent).ok, JSON.stringify(sent));
+  }
+  const [exec, exit] = runner;
+  assertEquals(exec.metadata, { session_id: "fields", agent: "tester" });
+  assertEquals(exec.payload.call, "run");
+  assertEquals(exec.payload.argv, ["sh", "-c", "exit 0"]);
+  assertEquals(exec.payload.cwd, Deno.cwd());
+  const env = exec.payload.env as string[];
+  assert(env.includes("MY_API_KEY=[REDACTED]"));
+  assert(env.includes("PLAIN=visible"));
+  assert(env.includes(`CONTAINAI_AUDIT_SOCKET=${collector.socket}`));
+  const shim = await testShim();
+  assert(env.some((entry) => entry.startsWith(`LD_PRELOAD=${shim}`)));
+  assertEquals((exec.payload.capture as { mode: string }).mode, "shim");
+  const probe = exec.payload.probe as Record<string, { value: unknown }>;
+  assert(["disabled", "strict", "filter"].includes(String(probe.seccomp_mode.value)));
+  assertEquals(exit.payload.exit_code, 0);
+  assert(typeof exit.payload.duration_ms === "number");
+});
+
+Deno.test("--json prints the summary read back from the session log on stdout", async () => {
+  await using collector = await startTestCollector();
+  const result = await runRunner([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "json1",
+    "--shim",
+    await testShim(),
+    "--json",
+    "--",
+    "sh",
+    "-c",
+    "cat /etc/hostname >/dev/null; ls / >/dev/null",
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  const events = await collector.readSession("json1");
+  const counts: Record<string, number> = {};
+  for (const event of events) {
+    counts[String(event.event_type)] = (counts[String(event.event_type)] ?? 0) + 1;
+  }
+  assertEquals(summary.session_id, "json1");
+  assertEquals(summary.log_file, `${collector.logDir}/session-json1.jsonl`);
+  assertEquals(summary.exit_code, 0);
+  assertEquals(summary.log_complete, true);
+  assertEquals(summary.counts, counts);
+  assert(summary.programs.some((path: string) => path.endsWith("/cat")), summary.programs);
+  assert(summary.programs.some((path: string) => path.endsWith("/ls")), summary.programs);
+});
+
+Deno.test("without --quiet or --json the summary goes to stderr and stdout is the command's", async () => {
+  await using collector = await startTestCollector();
+  const result = await runRunner([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "text1",
+    "--shim",
+    await testShim(),
+    "--",
+    "sh",
+    "-c",
+    "echo out-only",
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stdout, "out-only\n");
+  assert(result.stderr.includes("audit summary: session text1 (agent sh), exit 0"), result.stderr);
+  assert(
+    result.stderr.includes(`log:      ${collector.logDir}/session-text1.jsonl`),
+    result.stderr,
+  );
+});
