@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolveShim } from "../../runner/mod.ts";
+import { shimLibrary } from "../support/shim.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -16,11 +16,9 @@ export function runTaskFlags(): string[] {
   return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
 }
 
-let shim: Promise<string> | undefined;
-
-/** The shim the tests inject: the project's build (built once if missing or stale). */
+/** The shim the tests inject: the project's build, built once per test process. */
 export function testShim(): Promise<string> {
-  return shim ??= resolveShim({ installed: "/nonexistent/libauditshim.so" });
+  return shimLibrary();
 }
 
 /** The environment of the runner under test: the test's own, minus the audit variables. */
