@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CONFIG } from "../../collector/mod.ts";
+import { collectorAnswers } from "../../collector/mod.ts";
+import { execEvent, send, toLines } from "./helpers.ts";
+import { readJsonLines } from "../support/collector.ts";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** The permissions of `deno task collect` (deno.json), so the launcher is tested under them. */
+const LAUNCHER_FLAGS = ["--allow-env", "--allow-read", "--allow-write", "--allow-run"];
+
+function collect(args: string[], options: { env?: Record<string, string> } = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...LAUNCHER_FLAGS, MAIN, "collect", ...args],
+    // Blank unless a test sets them, so the runner's own environment cannot leak in.
+    env: { CONTAINAI_AUDIT_SOCKET: "", CONTAINAI_AUDIT_LOG_DIR: "", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function printConfig(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const out = await collect([...args, "--print-config"], { env }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "collector-config-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--print-config shows the embedded defaults when nothing is given", async () => {
+  assert.deepEqual(await printConfig([]), { ...DEFAULT_CONFIG });
+});
+
+Deno.test("flags beat the environment, which beats the config file, which beats the defaults", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "collector.jsonc");
+    await Deno.writeTextFile(
+      file,
+      `{
+        // JSONC: comments and trailing commas are fine
+        "socket": "/from/file.sock",
+        "logDir": "/from/file-logs",
+        "maxOpenFiles": 32,
+        "fsyncIntervalMs": 250,
+      }`,
+    );
+    const config = await printConfig(
+      ["--config", file, "--log-dir", "/from/flag-logs", "--fsync-interval-ms", "0"],
+      { CONTAINAI_AUDIT_SOCKET: "/from/env.sock", CONTAINAI_AUDIT_LOG_DIR: "/from/env-logs" },
+    );
+
+    assert.equal(config.socket, "/from/env.sock");
+    assert.equal(config.logDir, "/from/flag-logs");
+    assert.equal(config.fsyncIntervalMs, 0);
+    assert.equal(config.maxOpenFiles, 32);
+    assert.equal(config.maxLineBytes, DEFAULT_CONFIG.maxLineBytes);
+  });
+});
+
+Deno.test("a config file setting of the wrong type is refused with exit code 2 naming the field", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "collector.jsonc");
+    await Deno.writeTextFile(file, '{ "maxOpenFiles": "many" }');
+    const out = await collect(["--config", file, "--print-config"]).output();
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /maxOpenFiles/);
+  });
+});
+
+Deno.test("an unknown config file setting is refused, so typos do not pass silently", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "collector.jsonc");
+    await Deno.writeTextFile(file, '{ "maxOpenFile": 3 }');
+    const out = await collect(["--config", file, "--print-config"]).output();
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /maxOpenFile/);
+  });
+});
+
+Deno.test("a config file that is not JSONC is refused with the line of the error", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "collector.jsonc");
+    await Deno.writeTextFile(file, '{\n  "maxOpenFiles": 3\n  "socket": "/x"\n}');
+    const out = await collect(["--config", file, "--print-config"]).output();
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /not valid JSONC: .* at line 3/);
+  });
+});
+
+Deno.test("a non-numeric value for a numeric flag is refused with exit code 2", async () => {
+  const out = await collect(["--max-connections", "lots", "--print-config"]).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /--max-connections takes a whole number/);
+});
+
+Deno.test("an unknown flag is refused with exit code 2", async () => {
+  const out = await collect(["--sockett", "/x"]).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /sockett/);
+});
+
+Deno.test("main.ts collect serves any given paths, creates them, and exits 0 on a forwarded SIGTERM", async () => {
+  await withTempDir(async (dir) => {
+    const socket = join(dir, "deep", "run", "audit.sock");
+    const logDir = join(dir, "deep", "logs");
+    const child = collect(["--socket", socket, "--log-dir", logDir]).spawn();
+    const deadline = Date.now() + 10_000;
+    while (!(await collectorAnswers(socket))) {
+      assert.ok(Date.now() < deadline, "collector did not come up");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await send(socket, toLines([execEvent("via-launcher", 0)]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGTERM");
+    const out = await child.output();
+
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const events = await readJsonLines(join(logDir, "session-via-launcher.jsonl"));
+    assert.equal(events.length, 1);
+    await assert.rejects(Deno.lstat(socket), Deno.errors.NotFound);
+  });
+});

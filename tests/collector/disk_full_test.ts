@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTestCollector } from "../support/collector.ts";
+import { execEvent, send, toLines } from "./helpers.ts";
+
+/** Mounts a 256 KiB tmpfs at `dir`; false when this machine does not allow it (not root). */
+async function mountTinyTmpfs(dir: string): Promise<boolean> {
+  const out = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
+    stderr: "piped",
+  }).output().catch(() => undefined);
+  return out?.success === true;
+}
+
+async function fillUp(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true });
+  const block = new Uint8Array(4096);
+  try {
+    while (true) await file.write(block);
+  } catch (error) {
+    assert.match(String((error as Error).message), /space/i);
+  } finally {
+    file.close();
+  }
+}
+
+Deno.test("on a full disk events wait (readers pause) and all land in order once space frees", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "collector-enospc-" });
+  const logDir = join(dir, "logs");
+  await Deno.mkdir(logDir);
+  if (!(await mountTinyTmpfs(logDir))) {
+    console.warn("SKIPPED: cannot mount a tmpfs here (needs root); ENOSPC not tested");
+    await Deno.remove(dir, { recursive: true });
+    return;
+  }
+  try {
+    await fillUp(join(logDir, "filler"));
+    await using collector = await startTestCollector({
+      socket: join(dir, "audit.sock"),
+      logDir,
+      settings: { maxBufferBytes: 32 * 1024, statsIntervalMs: 100 },
+    });
+    const events = Array.from({ length: 300 }, (_, i) => execEvent("full-disk", i));
+    const sending = send(collector.socket, toLines(events));
+
+    await t.step("the write error is logged and retried", async () => {
+      const deadline = Date.now() + 10_000;
+      while (!collector.stderrText().includes("ENOSPC")) {
+        assert.ok(Date.now() < deadline, `no ENOSPC report in:\n${collector.stderrText()}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    });
+    await Deno.remove(join(logDir, "filler"));
+    await sending;
+
+    const stored = await collector.waitForEvents("full-disk", (e) => e.length === 300, 15_000);
+    assert.deepEqual(stored.map((e) => e.session_seq), events.map((_, i) => i));
+    assert.deepEqual(stored.map((e) => e.seq), events.map((_, i) => i));
+    assert.equal(await collector.stop(), 0);
+    const summary = JSON.parse(
+      collector.stderrText().split("\n").find((l) => l.includes('"summary"')) ?? "{}",
+    );
+    assert.ok(summary.writeErrors > 0);
+    assert.ok(summary.backpressurePauses > 0, "readers paused while the buffer was full");
+  } finally {
+    await new Deno.Command("umount", { args: [logDir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
