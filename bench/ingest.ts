@@ -8,6 +8,7 @@
  */
 import { type Contender, runAlternating } from "./alternate.ts";
 import { sleep } from "./command.ts";
+import { REPO_ROOT, taskArgs } from "./deno_task.ts";
 import { encodeForClients, generateEvents } from "./events.ts";
 import { LineCounter } from "./line_counter.ts";
 import { type RssScope, RssTracker } from "./proc.ts";
@@ -16,7 +17,6 @@ import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
 import { validateEvent } from "../protocol/mod.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const SYSLOG_NG_TEMPLATE = new URL("syslog-ng.conf", import.meta.url);
 const CHUNK_BYTES = 256 * 1024;
 const STALL_MS = 20_000;
@@ -46,6 +46,8 @@ export interface IngestTarget {
 export interface IngestSample {
   seconds: number;
   rssBytes: number;
+  /** CPU seconds the server used during the run (all its threads and processes). */
+  cpuSeconds: number;
 }
 
 const isSessionFile = (name: string): boolean =>
@@ -57,37 +59,12 @@ export const COLLECTOR_TARGET: IngestTarget = {
   // The launcher computes narrow permissions and starts the served process.
   rssScope: "descendants",
   accept: isSessionFile,
-  start: ({ socket, logDir }) =>
-    Promise.resolve(startServer(Deno.execPath(), {
-      args: collectorArgs(socket, logDir),
-      cwd: ROOT,
-    })),
+  start: async ({ socket, logDir }) =>
+    startServer(Deno.execPath(), {
+      args: [...await taskArgs("collect"), "--socket", socket, "--log-dir", logDir],
+      cwd: REPO_ROOT,
+    }),
 };
-
-/**
- * The `deno` arguments that start the collector as `deno task collect` does.
- *
- * @example
- * ```ts
- * import { collectorArgs } from "./ingest.ts";
- * new Deno.Command(Deno.execPath(), { args: collectorArgs("/tmp/a.sock", "/tmp/logs") });
- * ```
- */
-export function collectorArgs(socket: string, logDir: string): string[] {
-  return [
-    "run",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    "--allow-run",
-    `${ROOT}main.ts`,
-    "collect",
-    "--socket",
-    socket,
-    "--log-dir",
-    logDir,
-  ];
-}
 
 /** syslog-ng in the foreground with bench/syslog-ng.conf and its state in the run directory. */
 export const SYSLOG_NG_TARGET: IngestTarget = {
@@ -178,9 +155,9 @@ export async function runIngest(options: IngestOptions): Promise<SuiteResult> {
       options.log(
         `ingest: round ${round + 1}/${options.rounds} ${name}: ${
           formatNumber(workload.events / sample.seconds)
-        } events/s, ${formatNumber(sample.seconds)} s, peak RSS ${
-          formatNumber(sample.rssBytes / MIB)
-        } MiB`,
+        } events/s, ${formatNumber(sample.seconds)} s, ${
+          formatNumber(sample.cpuSeconds / sample.seconds)
+        } cores busy, peak RSS ${formatNumber(sample.rssBytes / MIB)} MiB`,
       ),
   });
   return summarize(targets, samples, workload, options);
@@ -211,6 +188,7 @@ async function measureIngest(target: IngestTarget, workload: Workload): Promise<
     const conns = await Promise.all(
       workload.buffers.map(() => Deno.connect({ transport: "unix", path: paths.socket })),
     );
+    await rss.start();
     const start = performance.now();
     let sendError: Error | undefined;
     const sending = Promise.all(conns.map((conn, i) => send(conn, workload.buffers[i])))
@@ -250,7 +228,7 @@ async function measureIngest(target: IngestTarget, workload: Workload): Promise<
     if (!status.success && status.signal !== "SIGTERM" && status.code !== 128 + 15) {
       throw new Error(`exited with ${status.code} when stopped:\n${server.output().trim()}`);
     }
-    return { seconds, rssBytes: rss.peakBytes };
+    return { seconds, rssBytes: rss.peakBytes, cpuSeconds: rss.cpuSeconds };
   } finally {
     await stopServer(server, { signal: "SIGKILL", graceMs: 5000 });
     await Deno.remove(workDir, { recursive: true });
@@ -289,6 +267,8 @@ function summarize(
       `${formatNumber(spread.min)} – ${formatNumber(spread.max)}`,
       formatNumber(median(runs.map((s) => workload.bytes / s.seconds / 1e6))),
       formatNumber(median(runs.map((s) => s.seconds))),
+      formatNumber(median(runs.map((s) => s.cpuSeconds / s.seconds))),
+      formatNumber(median(runs.map((s) => (s.cpuSeconds / workload.events) * 1e6))),
       formatNumber(Math.max(...runs.map((s) => s.rssBytes)) / MIB),
       ratio(SYSLOG_NG_TARGET),
       ratio(SOCAT_TARGET),
@@ -316,6 +296,18 @@ function summarize(
       "A run lasts from the first byte sent until every line is in the output files (counted " +
       "by reading them); a fresh server and an empty log directory for every run. " +
       `${options.rounds} rounds, contenders alternating.`,
+      "Server cores busy = the CPU time (user + system, all threads) the server's processes " +
+      "used during the run divided by its duration; peak RSS = the sum of VmHWM of the " +
+      "server's processes (for the collector the served process, not its launcher), the " +
+      "largest of the rounds. Both are read from /proc every 100 ms, so socat's short-lived " +
+      "per-connection children are undercounted. The benchmark's own clients and line " +
+      "counting share the same 2 cores; socat's rate shows how much they can deliver.",
+      "syslog-ng (bench/syslog-ng.conf): unix-stream source (no-parse, 64 connections, " +
+      "log-iw-size 64000), json-parser, a filter applying protocol v1's session-id pattern, " +
+      "one file per session via `session-${.json.metadata.session_id}.jsonl`, template " +
+      "`${MESSAGE}\\n` (the line as received), flow-control. It validates only JSON syntax and " +
+      "the session id; the collector validates the full schema, adds `received_at` and " +
+      "`session_seq`, and fsyncs every second.",
     ],
     columns: [
       "contender",
@@ -323,6 +315,8 @@ function summarize(
       "events/s (min – max)",
       "MB/s",
       "seconds",
+      "server cores busy",
+      "server CPU µs/event",
       "peak RSS (MiB)",
       "vs syslog-ng",
       "vs socat",

@@ -17,6 +17,21 @@ export interface MachineInfo {
   os: string;
 }
 
+/**
+ * The 1, 5 and 15 minute load averages, e.g. "0.52 0.31 0.20": other work on
+ * the machine while the benchmark ran makes its numbers noisier.
+ *
+ * @example
+ * ```ts
+ * import { loadAverage } from "./machine.ts";
+ * console.log(await loadAverage());
+ * ```
+ */
+export async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return text.split(" ").slice(0, 3).join(" ") || "unknown";
+}
+
 /** The versions of the programs the benchmark ran. */
 export type Versions = Record<string, string>;
 

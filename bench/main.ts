@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { runEndToEnd } from "./end_to_end.ts";
 import { runExecLoop } from "./exec_loop.ts";
 import { runIngest } from "./ingest.ts";
-import { collectVersions, describeMachine } from "./machine.ts";
+import { collectVersions, describeMachine, loadAverage } from "./machine.ts";
 import { runOpenCost } from "./open_cost.ts";
 import { ensurePeers, keepPeersDisabled } from "./peers.ts";
 import { type BenchReport, renderReport, type SuiteFailure } from "./report.ts";
@@ -38,7 +38,7 @@ const SUITES: readonly Suite[] = [
     title: "1. Collector ingest",
     needsPeers: true,
     run: ({ quick, log }) =>
-      runIngest({ events: quick ? 40_000 : 400_000, clients: 4, rounds: quick ? 2 : 3, log }),
+      runIngest({ events: quick ? 40_000 : 400_000, clients: 4, rounds: quick ? 2 : 5, log }),
   },
   {
     id: "open",
@@ -109,6 +109,7 @@ export async function benchMain(args: string[]): Promise<number> {
   const suites = SUITES.filter((suite) => wanted === undefined || wanted.includes(suite.id));
   const started = performance.now();
   const startedAt = new Date();
+  const loadAtStart = await loadAverage();
   const log = (line: string): void => {
     const seconds = Math.round((performance.now() - started) / 1000);
     const stamp = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
@@ -146,6 +147,7 @@ export async function benchMain(args: string[]): Promise<number> {
     durationSeconds: (performance.now() - started) / 1000,
     command: ["deno task bench", ...args].join(" "),
     machine,
+    load: { start: loadAtStart, end: await loadAverage() },
     versions,
     results,
     failures,

@@ -42,6 +42,21 @@ export async function peakRss(pid: number): Promise<number | undefined> {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in seconds, or undefined if it is gone. */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // The command name (field 2) may contain spaces; the numeric fields follow its ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux architecture Deno runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Which processes of a server's tree count as the server. */
 export type RssScope =
   /** The root and every descendant (for example socat and its forked children). */
@@ -50,9 +65,10 @@ export type RssScope =
   | "descendants";
 
 /**
- * Tracks the peak resident set of a process tree: call {@linkcode sample}
- * periodically while it runs; {@linkcode peakBytes} sums each process's own
- * peak (an upper bound of the tree's peak, since peaks need not coincide).
+ * Tracks the peak resident set and CPU time of a process tree: call
+ * {@linkcode sample} periodically while it runs; {@linkcode peakBytes} sums
+ * each process's own peak (an upper bound of the tree's peak, since peaks need
+ * not coincide).
  *
  * @example
  * ```ts
@@ -66,6 +82,8 @@ export class RssTracker {
   readonly #root: number;
   readonly #scope: RssScope;
   readonly #peaks = new Map<number, number>();
+  readonly #cpuStart = new Map<number, number>();
+  readonly #cpuLast = new Map<number, number>();
 
   constructor(root: number, options: { scope: RssScope }) {
     this.#root = root;
@@ -78,7 +96,30 @@ export class RssTracker {
       if (this.#scope === "descendants" && pid === this.#root) continue;
       const peak = await peakRss(pid);
       if (peak !== undefined) this.#peaks.set(pid, Math.max(peak, this.#peaks.get(pid) ?? 0));
+      const cpu = await cpuSeconds(pid);
+      if (cpu !== undefined) {
+        if (!this.#cpuStart.has(pid)) this.#cpuStart.set(pid, this.#started ? 0 : cpu);
+        this.#cpuLast.set(pid, cpu);
+      }
     }
+  }
+
+  #started = false;
+
+  /**
+   * Marks the start of the measured interval: CPU time used before it (start-up) is not
+   * counted; processes that appear later count from zero.
+   */
+  async start(): Promise<void> {
+    await this.sample();
+    this.#started = true;
+  }
+
+  /** CPU seconds the counted processes used since {@linkcode start}, as of the last sample. */
+  get cpuSeconds(): number {
+    let sum = 0;
+    for (const [pid, last] of this.#cpuLast) sum += last - (this.#cpuStart.get(pid) ?? 0);
+    return sum;
   }
 
   /** Sum of the peaks of every process seen so far, in bytes. */

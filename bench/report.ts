@@ -21,6 +21,8 @@ export interface BenchReport {
   durationSeconds: number;
   command: string;
   machine: MachineInfo;
+  /** Load averages (1, 5, 15 min) when the run started and when it ended. */
+  load: { start: string; end: string };
   versions: Versions;
   results: SuiteResult[];
   failures: SuiteFailure[];
@@ -70,13 +72,16 @@ export function renderReport(report: BenchReport): string {
     "",
     "## Machine",
     "",
-    markdownTable(["CPUs (nproc)", "CPU model", "kernel", "memory", "OS"], [[
-      String(machine.cpus),
-      machine.cpuModel,
-      machine.kernel,
-      `${formatNumber(machine.memoryGiB)} GiB`,
-      machine.os,
-    ]]),
+    markdownTable(["CPUs (nproc)", "CPU model", "kernel", "memory", "OS", "load avg start / end"], [
+      [
+        String(machine.cpus),
+        machine.cpuModel,
+        machine.kernel,
+        `${formatNumber(machine.memoryGiB)} GiB`,
+        machine.os,
+        `${report.load.start} / ${report.load.end}`,
+      ],
+    ]),
     "",
     "## Versions",
     "",
