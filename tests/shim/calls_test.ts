@@ -1,0 +1,198 @@
+/**
+ * Open and connect hooks: what they report, and that the program sees exactly the results and
+ * errno values it sees without the shim, whether the collector is there or not.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { join } from "node:path";
+import { startTestCollector, type StoredLine } from "../support/collector.ts";
+import {
+  assertValidShimEvents,
+  compileC,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+} from "../support/shim.ts";
+import { CALLS_SOURCE, FORTIFIED_SOURCE } from "./programs.ts";
+
+/** A TCP listener on 127.0.0.1 that accepts and closes connections until disposed. */
+function tcpListener(): { port: number } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) conn.close();
+    } catch {
+      // Closed by dispose.
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    [Symbol.asyncDispose]: async () => {
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+async function runCalls(
+  socket: string,
+  session: string,
+  withShim: boolean,
+): Promise<{ stdout: string; dir: string }> {
+  const program = await compileC(CALLS_SOURCE);
+  const dir = await Deno.makeTempDir({ prefix: "shim-calls-" });
+  await using listener = tcpListener();
+  const args = [program, dir, String(listener.port)];
+  if (withShim) {
+    const result = await runUnderShim(args, { socket, session });
+    assertEquals(result.code, 0, result.stderr);
+    return { stdout: result.stdout, dir };
+  }
+  const out = await new Deno.Command(args[0], {
+    args: args.slice(1),
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    clearEnv: true,
+  }).output();
+  assertEquals(out.code, 0);
+  return { stdout: new TextDecoder().decode(out.stdout), dir };
+}
+
+async function callsEvents(): Promise<{ events: StoredLine[]; dir: string }> {
+  await using collector = await startTestCollector();
+  const { dir } = await runCalls(collector.socket, "calls", true);
+  const events = await collector.waitForEvents(
+    "calls",
+    (events) => eventsOf(events, "Exec", "posix_spawnp").length >= 2,
+  );
+  assertValidShimEvents(events);
+  return { events, dir };
+}
+
+Deno.test("every hooked call returns the same result and errno as without the shim", async () => {
+  await using collector = await startTestCollector();
+  const plain = await runCalls(collector.socket, "unused", false);
+  const shimmed = await runCalls(collector.socket, "errno", true);
+  try {
+    assert(plain.stdout.split("\n").length > 35, plain.stdout);
+    assertEquals(shimmed.stdout, plain.stdout);
+    const events = await collector.waitForEvents("errno", (e) => e.length >= 35);
+    assertValidShimEvents(events);
+  } finally {
+    await Deno.remove(plain.dir, { recursive: true });
+    await Deno.remove(shimmed.dir, { recursive: true });
+  }
+});
+
+Deno.test("results and errno are unchanged when the collector is absent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shim-absent-" });
+  const socket = join(dir, "no-collector.sock");
+  const plain = await runCalls(socket, "unused", false);
+  const shimmed = await runCalls(socket, "absent", true);
+  try {
+    assertEquals(shimmed.stdout, plain.stdout);
+  } finally {
+    for (const d of [dir, plain.dir, shimmed.dir]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("open reports flags, mode and fd; a failed open reports errno", async () => {
+  const { events, dir } = await callsEvents();
+  try {
+    const opens = eventsOf(events, "Open", "open").map(payloadOf);
+    assertEquals(opens[0], {
+      call: "open",
+      path: join(dir, "file"),
+      flags: ["O_WRONLY", "O_CREAT", "O_TRUNC"],
+      mode: 0o600,
+      fd: opens[0].fd,
+    });
+    assert(typeof opens[0].fd === "number" && opens[0].fd >= 3);
+    assertEquals(opens[1], {
+      call: "open",
+      path: join(dir, "no/such/file"),
+      flags: ["O_RDONLY"],
+      errno: 2,
+    });
+    for (const call of ["open64", "openat", "openat64", "creat", "creat64"]) {
+      const calls = eventsOf(events, "Open", call).map(payloadOf);
+      assertEquals(calls.length, 2, call);
+      assert(typeof calls[0].fd === "number", call);
+      assertEquals(calls[1].errno, 2, call);
+    }
+    assertEquals(eventsOf(events, "Open", "creat").map(payloadOf)[0].mode, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fopen and freopen report the open flags their mode string means", async () => {
+  const { events, dir } = await callsEvents();
+  try {
+    const fopens = eventsOf(events, "Open", "fopen").map(payloadOf);
+    assertEquals(fopens[0].flags, ["O_RDONLY"]);
+    assertEquals(fopens[1].errno, 2);
+    const fopen64 = eventsOf(events, "Open", "fopen64").map(payloadOf);
+    assertEquals(fopen64[0].flags, ["O_RDWR", "O_CREAT", "O_APPEND"]);
+    assertEquals(fopen64[0].mode, 0o666);
+    const freopens = eventsOf(events, "Open", "freopen").map(payloadOf);
+    assertEquals(freopens[0].flags, ["O_WRONLY", "O_CREAT", "O_TRUNC"]);
+    assertEquals(freopens[1].errno, 2);
+    assertEquals(eventsOf(events, "Open", "freopen64").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connect, sendto and sendmsg report the destination and the outcome", async () => {
+  const { events, dir } = await callsEvents();
+  try {
+    const connects = eventsOf(events, "Connect").map(payloadOf);
+    const byCall = (call: string) => connects.filter((p) => p.call === call);
+    const [tcp, unix] = byCall("connect");
+    assertEquals(tcp.family, "AF_INET");
+    assertEquals(tcp.address, "127.0.0.1");
+    assert(typeof tcp.port === "number" && tcp.port > 0);
+    assertEquals(tcp.errno, undefined);
+    assertEquals(unix.family, "AF_UNIX");
+    assertEquals(unix.address, join(dir, "no/such/file"));
+    assertEquals(unix.errno, 2);
+    for (const call of ["sendto", "sendmsg"]) {
+      const [ok, failed] = byCall(call);
+      assertEquals([ok.family, ok.address, ok.port, ok.errno], [
+        "AF_INET",
+        "127.0.0.1",
+        tcp.port,
+        undefined,
+      ]);
+      assertEquals(failed.family, "AF_UNIX");
+      assert(typeof failed.errno === "number", call);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("_FORTIFY_SOURCE open entry points are reported", async () => {
+  const program = await compileC(FORTIFIED_SOURCE);
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-fortify-" });
+  try {
+    const file = join(dir, "f");
+    await Deno.writeTextFile(file, "x");
+    const result = await runUnderShim([program, file, "0"], {
+      socket: collector.socket,
+      session: "fortify",
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const calls = ["__open_2", "__open64_2", "__openat_2", "__openat64_2"];
+    const events = await collector.waitForEvents(
+      "fortify",
+      (events) => calls.every((call) => eventsOf(events, "Open", call).length === 1),
+    );
+    assertValidShimEvents(events);
+    for (const call of calls) {
+      assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,100 @@
+/**
+ * Every libc entry point that starts a program reports an Exec event before the program runs,
+ * with the path, argv, env and cwd it was given; a failed start reports a second Exec event with
+ * the errno the caller saw.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startTestCollector } from "../support/collector.ts";
+import {
+  assertValidShimEvents,
+  compileC,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+} from "../support/shim.ts";
+import { EXEC_ENTRY_SOURCE } from "./programs.ts";
+
+const ENTRY_POINTS: { call: string; path: string; argv0: string }[] = [
+  { call: "execve", path: "/bin/true", argv0: "true" },
+  { call: "execveat", path: "/bin/true", argv0: "true" },
+  { call: "fexecve", path: "/usr/bin/true", argv0: "true" },
+  { call: "execv", path: "/bin/true", argv0: "true" },
+  { call: "execvp", path: "true", argv0: "true" },
+  { call: "execvpe", path: "true", argv0: "true" },
+  { call: "execl", path: "/bin/true", argv0: "true" },
+  { call: "execlp", path: "true", argv0: "true" },
+  { call: "execle", path: "/bin/true", argv0: "true" },
+  { call: "posix_spawn", path: "/bin/true", argv0: "true" },
+  { call: "posix_spawnp", path: "true", argv0: "true" },
+  { call: "system", path: "/bin/sh", argv0: "sh" },
+  { call: "popen", path: "/bin/sh", argv0: "sh" },
+];
+
+for (const entry of ENTRY_POINTS) {
+  Deno.test(`${entry.call} reports one Exec event with path, argv, env and cwd`, async () => {
+    const program = await compileC(EXEC_ENTRY_SOURCE);
+    await using collector = await startTestCollector();
+    const marker = `marker-${entry.call}`;
+    const session = `exec-${entry.call}`;
+    const cwd = await Deno.makeTempDir({ prefix: "shim-exec-cwd-" });
+    try {
+      const result = await runUnderShim([program, entry.call, marker], {
+        socket: collector.socket,
+        session,
+        cwd,
+        env: { SHIM_TEST_VISIBLE: "yes" },
+      });
+      assertEquals(result.code, 0, result.stderr);
+      const events = await collector.waitForEvents(
+        session,
+        (events) => eventsOf(events, "Exec", entry.call).length >= 1,
+      );
+      assertValidShimEvents(events);
+      const execs = eventsOf(events, "Exec", entry.call);
+      assertEquals(execs.length, 1, JSON.stringify(execs));
+      const payload = payloadOf(execs[0]);
+      const expectedArgv = entry.argv0 === "sh"
+        ? ["sh", "-c", `true ${marker}`]
+        : [entry.argv0, marker];
+      assertEquals(payload.argv, expectedArgv);
+      // fexecve reports the file behind the descriptor, as the kernel resolved it.
+      if (entry.call === "fexecve") {
+        assert(String(payload.path).endsWith("/true"), String(payload.path));
+      } else {
+        assertEquals(payload.path, entry.path);
+      }
+      assertEquals(payload.cwd, await Deno.realPath(cwd));
+      assert((payload.env as string[]).includes("SHIM_TEST_VISIBLE=yes"));
+      assertEquals(payload.errno, undefined);
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  });
+}
+
+const FAILING = ["execve", "execv", "execvp", "execl", "execle", "posix_spawn", "posix_spawnp"];
+
+for (const call of FAILING) {
+  Deno.test(`${call} of a missing program reports a second Exec event with ENOENT`, async () => {
+    const program = await compileC(EXEC_ENTRY_SOURCE);
+    await using collector = await startTestCollector();
+    const session = `exec-fail-${call}`;
+    const result = await runUnderShim([program, call, "missing"], {
+      socket: collector.socket,
+      session,
+    });
+    assertEquals(result.code, 0, result.stderr);
+    // The caller sees exactly what glibc returns: -1/ENOENT for exec, the error number for spawn.
+    assertEquals(result.stdout.trim(), call.startsWith("posix_spawn") ? "2" : "-1 2");
+    const events = await collector.waitForEvents(
+      session,
+      (events) => eventsOf(events, "Exec", call).length >= 2,
+    );
+    assertValidShimEvents(events);
+    const execs = eventsOf(events, "Exec", call).map(payloadOf);
+    assertEquals(execs.length, 2);
+    assertEquals(execs[0].errno, undefined);
+    assertEquals(execs[1].errno, 2);
+    assertEquals(execs[1].argv, execs[0].argv);
+  });
+}

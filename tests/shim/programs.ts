@@ -1,0 +1,200 @@
+/**
+ * C programs the shim tests run, as sources compiled by the tests with `zig cc`.
+ *
+ * @module
+ */
+
+/**
+ * `exec_entry MODE MARKER`: starts `/bin/true MARKER` through the libc entry point MODE
+ * (execve, execveat, fexecve, execv, execvp, execvpe, execl, execlp, execle, posix_spawn,
+ * posix_spawnp, system, popen), waits for it and exits with its status. With MARKER "missing"
+ * it starts a program that does not exist and prints the call's errno instead.
+ */
+export const EXEC_ENTRY_SOURCE = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+
+static int run_exec(const char *mode, const char *marker, int missing) {
+  const char *path = missing ? "/nonexistent/prog" : "/bin/true";
+  const char *name = missing ? "nonexistent-prog" : "true";
+  char *args[] = {(char *)name, (char *)marker, NULL};
+  if (!strcmp(mode, "execve")) return execve(path, args, environ);
+  if (!strcmp(mode, "execveat")) return execveat(AT_FDCWD, path, args, environ, 0);
+  if (!strcmp(mode, "fexecve")) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    return fexecve(fd, args, environ);
+  }
+  if (!strcmp(mode, "execv")) return execv(path, args);
+  if (!strcmp(mode, "execvp")) return execvp(name, args);
+  if (!strcmp(mode, "execvpe")) return execvpe(name, args, environ);
+  if (!strcmp(mode, "execl")) return execl(path, name, marker, (char *)NULL);
+  if (!strcmp(mode, "execlp")) return execlp(name, name, marker, (char *)NULL);
+  if (!strcmp(mode, "execle")) return execle(path, name, marker, (char *)NULL, environ);
+  fprintf(stderr, "unknown mode %s\\n", mode);
+  return -2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) return 64;
+  const char *mode = argv[1], *marker = argv[2];
+  int missing = !strcmp(marker, "missing");
+  char command[256];
+  snprintf(command, sizeof command, "%s %s", missing ? "/nonexistent/prog" : "true", marker);
+  if (!strcmp(mode, "system")) {
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 70;
+  }
+  if (!strcmp(mode, "popen")) {
+    FILE *f = popen(command, "r");
+    if (!f) return 71;
+    int status = pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 72;
+  }
+  if (!strcmp(mode, "posix_spawn") || !strcmp(mode, "posix_spawnp")) {
+    pid_t pid;
+    char *args[] = {missing ? "nonexistent-prog" : "true", (char *)marker, NULL};
+    int rc = !strcmp(mode, "posix_spawn")
+      ? posix_spawn(&pid, missing ? "/nonexistent/prog" : "/bin/true", NULL, NULL, args, environ)
+      : posix_spawnp(&pid, missing ? "nonexistent-prog" : "true", NULL, NULL, args, environ);
+    if (rc != 0) { printf("%d\\n", rc); return 0; }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 73;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int rc = run_exec(mode, marker, missing);
+    printf("%d %d\\n", rc, errno);
+    fflush(stdout);
+    _exit(0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 74;
+}
+`;
+
+/**
+ * `calls`: makes every hooked open and connect call once successfully and once failing (and the
+ * exec calls failing), printing after each `name rc errno`, with errno set to 77 before each call
+ * so a hook that clobbers errno on success shows. The output must be identical with and without
+ * the shim. Argument 1 is a scratch directory, argument 2 a TCP port with a listener on 127.0.0.1.
+ */
+export const CALLS_SOURCE = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+extern char **environ;
+
+static char out[8192];
+static size_t used;
+static void note(const char *name, long rc, int err) {
+  used += snprintf(out + used, sizeof out - used, "%s %ld %d\\n", name, rc, err);
+}
+#define CALL(name, expr) do { errno = 77; long rc_ = (long)(expr); note(name, rc_, errno); } while (0)
+#define CALLP(name, expr) do { errno = 77; void *p_ = (void *)(expr); note(name, p_ != NULL, errno); if (p_) fclose(p_); } while (0)
+
+int main(int argc, char **argv) {
+  char path[512], missing[512];
+  snprintf(path, sizeof path, "%s/file", argv[1]);
+  snprintf(missing, sizeof missing, "%s/no/such/file", argv[1]);
+  int port = atoi(argv[2]);
+  int fd;
+  CALL("open", fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)); close(fd);
+  CALL("open-fail", open(missing, O_RDONLY));
+  CALL("open64", fd = open64(path, O_RDONLY)); close(fd);
+  CALL("open64-fail", open64(missing, O_RDONLY));
+  CALL("openat", fd = openat(AT_FDCWD, path, O_RDONLY)); close(fd);
+  CALL("openat-fail", openat(AT_FDCWD, missing, O_RDONLY));
+  CALL("openat64", fd = openat64(AT_FDCWD, path, O_RDONLY)); close(fd);
+  CALL("openat64-fail", openat64(AT_FDCWD, missing, O_RDONLY));
+  CALL("creat", fd = creat(path, 0600)); close(fd);
+  CALL("creat-fail", creat(missing, 0600));
+  CALL("creat64", fd = creat64(path, 0600)); close(fd);
+  CALL("creat64-fail", creat64(missing, 0600));
+  CALLP("fopen", fopen(path, "r"));
+  CALLP("fopen-fail", fopen(missing, "r"));
+  CALLP("fopen64", fopen64(path, "a+"));
+  CALLP("fopen64-fail", fopen64(missing, "w"));
+  FILE *f = fopen(path, "r");
+  CALLP("freopen", f = freopen(path, "w", f));
+  CALLP("freopen-fail", freopen(missing, "r", fopen(path, "r")));
+  f = fopen(path, "r");
+  CALLP("freopen64", freopen64(path, "r", f));
+  struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+  inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  CALL("connect", connect(s, (struct sockaddr *)&in, sizeof in)); close(s);
+  struct sockaddr_un un = { .sun_family = AF_UNIX };
+  strcpy(un.sun_path, missing);
+  s = socket(AF_UNIX, SOCK_STREAM, 0);
+  CALL("connect-fail", connect(s, (struct sockaddr *)&un, sizeof un)); close(s);
+  s = socket(AF_INET, SOCK_DGRAM, 0);
+  CALL("sendto", sendto(s, "x", 1, 0, (struct sockaddr *)&in, sizeof in));
+  CALL("sendto-fail", sendto(s, "x", 1, 0, (struct sockaddr *)&un, sizeof un));
+  struct iovec iov = { .iov_base = "y", .iov_len = 1 };
+  struct msghdr msg = { .msg_name = &in, .msg_namelen = sizeof in, .msg_iov = &iov, .msg_iovlen = 1 };
+  CALL("sendmsg", sendmsg(s, &msg, 0));
+  msg.msg_name = &un; msg.msg_namelen = sizeof un;
+  CALL("sendmsg-fail", sendmsg(s, &msg, 0));
+  close(s);
+  char *args[] = {"prog", NULL};
+  CALL("execve-fail", execve(missing, args, environ));
+  CALL("execv-fail", execv(missing, args));
+  CALL("execvp-fail", execvp("no-such-program-xyz", args));
+  CALL("execvpe-fail", execvpe("no-such-program-xyz", args, environ));
+  CALL("execl-fail", execl(missing, "prog", (char *)NULL));
+  CALL("execlp-fail", execlp("no-such-program-xyz", "prog", (char *)NULL));
+  CALL("execle-fail", execle(missing, "prog", (char *)NULL, environ));
+  CALL("execveat-fail", execveat(AT_FDCWD, missing, args, environ, 0));
+  CALL("fexecve-fail", fexecve(-1, args, environ));
+  pid_t pid;
+  CALL("posix_spawn-fail", posix_spawn(&pid, missing, NULL, NULL, args, environ));
+  CALL("posix_spawnp-fail", posix_spawnp(&pid, "no-such-program-xyz", NULL, NULL, args, environ));
+  fputs(out, stdout);
+  return 0;
+}
+`;
+
+/**
+ * `fortified PATH`: opens PATH through the _FORTIFY_SOURCE entry points (__open_2,
+ * __openat_2 and their 64 variants), which a build with -O2 -D_FORTIFY_SOURCE=2 calls when the
+ * flags are not a compile-time constant.
+ */
+export const FORTIFIED_SOURCE = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+extern int __open_2(const char *, int);
+extern int __open64_2(const char *, int);
+extern int __openat_2(int, const char *, int);
+extern int __openat64_2(int, const char *, int);
+int main(int argc, char **argv) {
+  int flags = atoi(argv[2]);
+  int fds[4] = {
+    __open_2(argv[1], flags), __open64_2(argv[1], flags),
+    __openat_2(AT_FDCWD, argv[1], flags), __openat64_2(AT_FDCWD, argv[1], flags),
+  };
+  for (int i = 0; i < 4; i++) { if (fds[i] < 0) return 1; close(fds[i]); }
+  return 0;
+}
+`;
