@@ -198,3 +198,207 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+
+/** `threads PATH THREADS COUNT`: THREADS threads each open and close PATH COUNT times. */
+export const THREADS_SOURCE = `
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+static const char *path;
+static int count;
+static void *worker(void *arg) {
+  (void)arg;
+  for (int i = 0; i < count; i++) { int fd = open(path, O_RDONLY); if (fd >= 0) close(fd); }
+  return NULL;
+}
+int main(int argc, char **argv) {
+  path = argv[1];
+  int threads = atoi(argv[2]);
+  count = atoi(argv[3]);
+  pthread_t t[256];
+  for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, NULL);
+  for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+  return 0;
+}
+`;
+
+/**
+ * `fork_storm DIR N`: opens DIR/parent (so the parent has a connection), prints the inode of
+ * the parent's audit socket, then forks N children at once; child i opens DIR/child-i and
+ * prints its pid and the inodes of its own sockets at fd >= 900. The parent waits for all.
+ */
+export const FORK_STORM_SOURCE = `
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void print_sockets(const char *who) {
+  char link[64], target[128];
+  for (int fd = 900; fd < 1024; fd++) {
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0) { target[n] = 0; printf("%s %d %s\\n", who, getpid(), target); }
+  }
+}
+int main(int argc, char **argv) {
+  char path[512];
+  int n = atoi(argv[2]);
+  snprintf(path, sizeof path, "%s/parent", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  print_sockets("parent");
+  fflush(stdout);
+  for (int i = 0; i < n; i++) {
+    if (fork() == 0) {
+      snprintf(path, sizeof path, "%s/child-%d", argv[1], i);
+      close(open(path, O_RDONLY | O_CREAT, 0600));
+      print_sockets("child");
+      fflush(stdout);
+      _exit(0);
+    }
+  }
+  while (wait(NULL) > 0) {}
+  return 0;
+}
+`;
+
+/**
+ * `signals PATH N`: a 200 us interval timer whose SIGALRM handler opens and closes /dev/null,
+ * while the main thread opens PATH N times. Prints how often the handler ran.
+ */
+export const SIGNALS_SOURCE = `
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+static volatile sig_atomic_t handled;
+static void on_alarm(int sig) {
+  (void)sig;
+  int fd = open("/dev/null", O_RDONLY);
+  if (fd >= 0) close(fd);
+  handled++;
+}
+int main(int argc, char **argv) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = { { 0, 200 }, { 0, 200 } };
+  setitimer(ITIMER_REAL, &it, NULL);
+  int n = atoi(argv[2]);
+  for (int i = 0; i < n; i++) { int fd = open(argv[1], O_RDONLY); if (fd >= 0) close(fd); }
+  struct itimerval off = { { 0, 0 }, { 0, 0 } };
+  setitimer(ITIMER_REAL, &off, NULL);
+  printf("%d\\n", (int)handled);
+  return 0;
+}
+`;
+
+/**
+ * `fd_reuse DIR`: opens DIR/first; closes every fd from 3 up (close_range); opens
+ * DIR/after-close-range; then dup2()s a file of its own, DIR/victim, over every fd from 900 to
+ * 1023 and opens DIR/after-dup2. The victim file must stay empty.
+ */
+export const FD_REUSE_SOURCE = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/first", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  syscall(SYS_close_range, 3, ~0U, 0);
+  snprintf(path, sizeof path, "%s/after-close-range", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  snprintf(path, sizeof path, "%s/victim", argv[1]);
+  int victim = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  for (int fd = 900; fd < 1024; fd++) dup2(victim, fd);
+  snprintf(path, sizeof path, "%s/after-dup2", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  snprintf(path, sizeof path, "%s/last", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  return 0;
+}
+`;
+
+/**
+ * `vfork_exec DIR`: opens DIR/before, vfork()s a child that execs /bin/true vfork-marker,
+ * then (in the parent) opens DIR/after.
+ */
+export const VFORK_SOURCE = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/before", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  char *args[] = {"true", "vfork-marker", NULL};
+  pid_t pid = vfork();
+  if (pid == 0) { execve("/bin/true", args, environ); _exit(127); }
+  int status;
+  waitpid(pid, &status, 0);
+  snprintf(path, sizeof path, "%s/after", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  return WEXITSTATUS(status);
+}
+`;
+
+/**
+ * `opens PATH N [GO_FILE FINAL]`: opens PATH N times; then, if given, waits until GO_FILE
+ * exists and opens FINAL once.
+ */
+export const OPENS_SOURCE = `
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int n = atoi(argv[2]);
+  for (int i = 0; i < n; i++) { int fd = open(argv[1], O_RDONLY); if (fd >= 0) close(fd); }
+  if (argc > 4) {
+    while (access(argv[3], F_OK) != 0) usleep(10000);
+    int fd = open(argv[4], O_RDONLY);
+    if (fd >= 0) close(fd);
+  }
+  return 0;
+}
+`;
+
+/**
+ * A second LD_PRELOAD library: it hooks open() itself (through dlsym(RTLD_NEXT)) and, when the
+ * program exits, writes how many opens it saw to the file named by OTHER_PRELOAD_COUNT.
+ */
+export const OTHER_PRELOAD_SOURCE = `
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static int seen;
+int open(const char *path, int flags, ...) {
+  static int (*real)(const char *, int, ...);
+  if (!real) real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+  va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+  seen++;
+  return real(path, flags, mode);
+}
+__attribute__((destructor)) static void report(void) {
+  const char *out = getenv("OTHER_PRELOAD_COUNT");
+  if (!out) return;
+  FILE *f = fopen(out, "w");
+  if (f) { fprintf(f, "%d\\n", seen); fclose(f); }
+}
+`;
