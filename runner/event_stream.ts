@@ -150,6 +150,16 @@ export class RunnerEventStream {
     this.#connection = null;
   }
 
+  /**
+   * Closes the connection; the next event opens a new one. The collector
+   * accepts connections in the order they were made, so an event sent on a
+   * fresh connection queues behind every connection opened before it (the
+   * shim's, one per program) instead of racing them.
+   */
+  startNewConnection(): void {
+    this.#closeConnection();
+  }
+
   /** Closes the connection. */
   close(): void {
     this.#closeConnection();

@@ -12,7 +12,7 @@ import { childEnvironment, redactEnvironment } from "./environment.ts";
 import { RunnerEventStream } from "./event_stream.ts";
 import { resolveProgram } from "./program_path.ts";
 import { agentFromCommand, checkAgent, checkSessionId, newSessionId } from "./session.ts";
-import { sessionLogPath, waitForRecord } from "./session_log.ts";
+import { fileSize, logProblem, sessionLogPath, waitForRecord } from "./session_log.ts";
 import { resolveShim } from "./shim_path.ts";
 import { type LogRecord, type RunSummary, summarizeRecords } from "./summary.ts";
 
@@ -85,11 +85,13 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
         probe: { ...probe },
         capture,
       };
+      const offset = await fileSize(logFile);
       await stream.send({ event_type: "Exec", payload: exec });
       // The collector reads every connection on its own; seeing the Exec on
       // disk first keeps it ahead of the events the command's shim sends.
-      let logFound = await waitForOwn(logFile, stream, 1000) !== null;
+      const logFound = await waitForOwn(logFile, stream, { timeoutMs: 1000, offset }) !== null;
       const end = await runChild(command, { env: childEnv });
+      stream.startNewConnection();
       if (end.started) {
         const outcome = end.signal === undefined
           ? { exit_code: end.exitCode }
@@ -102,16 +104,17 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
         console.error(`run: ${end.message}`);
         await stream.send({ event_type: "Exec", payload: { ...exec, errno: end.errno } });
       }
-      const timeout = logFound ? options.flushTimeoutMs ?? 5000 : 200;
-      const records = await waitForOwn(logFile, stream, timeout);
-      logFound = records !== null;
+      const timeoutMs = logFound ? options.flushTimeoutMs ?? 5000 : 200;
+      const records = await waitForOwn(logFile, stream, { timeoutMs, offset });
+      const problem = records === null ? await logProblem(logFile) : null;
       const summary: RunSummary = {
         session_id: sessionId,
         agent,
         log_file: logFile,
         exit_code: end.exitCode,
         ...(end.started && end.signal !== undefined ? { signal: end.signal } : {}),
-        log_complete: logFound,
+        log_complete: records !== null,
+        ...(problem === null ? {} : { log_problem: problem }),
         runner_events_dropped: stream.droppedTotal,
         ...summarizeRecords(records ?? []),
       };
@@ -128,7 +131,7 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
 function waitForOwn(
   logFile: string,
   stream: RunnerEventStream,
-  timeoutMs: number,
+  options: { timeoutMs: number; offset: number },
 ): Promise<LogRecord[] | null> {
   const seq = stream.lastDeliveredSeq;
   if (seq === null) return Promise.resolve(null);
@@ -136,6 +139,6 @@ function waitForOwn(
     logFile,
     (record) =>
       record.source === "Runner" && record.process?.pid === Deno.pid && record.seq === seq,
-    { timeoutMs },
+    options,
   );
 }

@@ -27,9 +27,11 @@ export interface RunSummary {
   signal?: number;
   /** Whether the runner's last event was seen in the log (false: counts may be short). */
   log_complete: boolean;
+  /** Why the log could not be read back, when it could not. */
+  log_problem?: string;
   /** Runner events that could not be delivered. */
   runner_events_dropped: number;
-  /** Events in the log by event_type. */
+  /** Events of this run in the log (from where the log ended when the run began), by event_type. */
   counts: Record<string, number>;
   /** Programs executed (paths of successful Exec events), in first-seen order. */
   programs: string[];
@@ -58,6 +60,8 @@ export function parseLog(text: string): LogRecord[] {
 }
 
 const EINPROGRESS = 115;
+/** How many programs/destinations/denials the text summary lists before "and N more". */
+const LISTED = 12;
 
 function connectDestination(payload: Record<string, unknown>): string {
   const address = String(payload.address ?? "");
@@ -108,7 +112,12 @@ export function summarizeRecords(
  */
 export function formatSummary(summary: RunSummary): string {
   const counts = Object.entries(summary.counts).map(([type, count]) => `${type} ${count}`);
-  const list = (items: string[]) => items.length === 0 ? "none" : items.join(", ");
+  const list = (items: string[]) => {
+    if (items.length === 0) return "none";
+    const shown = items.slice(0, LISTED);
+    const more = items.length - shown.length;
+    return shown.join(", ") + (more > 0 ? `, and ${more} more (see the log or --json)` : "");
+  };
   const ended = summary.signal === undefined
     ? `exit ${summary.exit_code}`
     : `killed by signal ${summary.signal} (exit ${summary.exit_code})`;
@@ -120,7 +129,9 @@ export function formatSummary(summary: RunSummary): string {
     `   network:  ${list(summary.network)}`,
     `   denied:   ${list(summary.denied)}`,
   ];
-  if (!summary.log_complete) {
+  if (summary.log_problem !== undefined) {
+    lines.push(`   note:     ${summary.log_problem}`);
+  } else if (!summary.log_complete) {
     lines.push(
       "   note:     the log did not show the runner's last event in time; counts may be short",
     );

@@ -145,3 +145,80 @@ Deno.test("without --quiet or --json the summary goes to stderr and stdout is th
     result.stderr,
   );
 });
+
+Deno.test("the Runner's Exit is stored after the events of a program that exits at once", async () => {
+  await using collector = await startTestCollector();
+  const result = await runRunner([
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "exit-last",
+    "--shim",
+    await testShim(),
+    "--quiet",
+    "--",
+    "sh",
+    "-c",
+    "cat /etc/hostname >/dev/null",
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  const events = (await collector.readSession("exit-last")) as Line[];
+  assert(
+    events.some((event) => event.event_type === "Open" && event.payload.path === "/etc/hostname"),
+  );
+  assertEquals(describe(events.at(-1) as Line), "Runner Exit");
+});
+
+Deno.test("a second run in the same session summarises only its own events", async () => {
+  await using collector = await startTestCollector();
+  const args = [
+    "--socket",
+    collector.socket,
+    "--log-dir",
+    collector.logDir,
+    "--session",
+    "shared",
+    "--shim",
+  ];
+  const shim = await testShim();
+  const first = await runRunner([...args, shim, "--json", "--", "sh", "-c", "ls / >/dev/null"]);
+  const second = await runRunner([...args, shim, "--json", "--", "true"]);
+  assertEquals([first.code, second.code], [0, 0], first.stderr + second.stderr);
+  assert(JSON.parse(first.stdout).programs.some((path: string) => path.endsWith("/ls")));
+  assertEquals(JSON.parse(second.stdout).counts, { Exec: 1, Exit: 1 });
+  assertEquals(JSON.parse(second.stdout).programs, ["/usr/bin/true"]);
+});
+
+Deno.test("a log dir that does not match the reused collector's is reported, not fatal", async () => {
+  await using collector = await startTestCollector();
+  const wrong = await Deno.makeTempDir({ prefix: "runner-wrong-logs-" });
+  try {
+    const result = await runRunner([
+      "--socket",
+      collector.socket,
+      "--log-dir",
+      wrong,
+      "--session",
+      "wrong-dir",
+      "--shim",
+      await testShim(),
+      "--json",
+      "--",
+      "sh",
+      "-c",
+      "exit 4",
+    ]);
+    assertEquals(result.code, 4, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assertEquals(summary.log_complete, false);
+    assertEquals(
+      summary.log_problem,
+      `no session log at ${wrong}/session-wrong-dir.jsonl: pass --log-dir with the collector's log directory`,
+    );
+    assertEquals((await collector.readSession("wrong-dir")).at(-1)?.event_type, "Exit");
+  } finally {
+    await Deno.remove(wrong, { recursive: true });
+  }
+});
