@@ -223,16 +223,25 @@ fn sendLine(bytes: []const u8) bool {
     var flags: u32 = linux.MSG.NOSIGNAL;
     if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
     var off: usize = 0;
-    var attempts: u32 = 0;
+    var rounds: u32 = 0;
     var err: u16 = 0;
-    while (off < bytes.len and attempts < 8) : (attempts += 1) {
+    var deadline: u64 = 0;
+    while (off < bytes.len and rounds < 4096) : (rounds += 1) {
         const rc = linux.sendto(conn_fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
         err = sys.errnoOf(rc);
         if (err == 0) {
             off += rc;
             continue;
         }
-        if (err == EINTR) continue;
+        if (err == EINTR) {
+            // A signal cut the wait short (SO_SNDTIMEO sockets are not restarted): keep waiting
+            // until the send timeout has passed in total, then treat it as a timeout.
+            const now = sys.monotonicNs();
+            if (deadline == 0) deadline = now + timeoutNs();
+            if (now < deadline) continue;
+            err = EAGAIN;
+            break;
+        }
         if (err == EAGAIN and off > 0 and flags & linux.MSG.DONTWAIT != 0) {
             flags &= ~@as(u32, linux.MSG.DONTWAIT);
             continue;
@@ -254,19 +263,28 @@ fn sendLine(bytes: []const u8) bool {
     return false;
 }
 
+fn timeoutNs() u64 {
+    return @as(u64, config.current.send_timeout_ms) * std.time.ns_per_ms;
+}
+
 fn sendOneShot(bytes: []const u8) bool {
     const fd = openConnection(true) orelse return false;
     defer sys.close(fd);
     var flags: u32 = linux.MSG.NOSIGNAL;
     if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
     var off: usize = 0;
-    var attempts: u32 = 0;
-    while (off < bytes.len and attempts < 8) : (attempts += 1) {
+    var rounds: u32 = 0;
+    var deadline: u64 = 0;
+    while (off < bytes.len and rounds < 4096) : (rounds += 1) {
         const rc = linux.sendto(fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
         const err = sys.errnoOf(rc);
         if (err == 0) {
             off += rc;
-        } else if (err != EINTR) {
+        } else if (err == EINTR) {
+            const now = sys.monotonicNs();
+            if (deadline == 0) deadline = now + timeoutNs();
+            if (now >= deadline) break;
+        } else {
             break;
         }
     }

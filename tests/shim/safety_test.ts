@@ -1,0 +1,159 @@
+/**
+ * The safety rules of issue 4 that concern the program itself: signal handlers that open files
+ * during hooked calls, programs that close or dup2 over the shim's socket, environments stripped
+ * of LD_PRELOAD, and another preloaded library next to the shim.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { join } from "node:path";
+import { startTestCollector } from "../support/collector.ts";
+import {
+  assertValidShimEvents,
+  compileC,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+  shimLibrary,
+} from "../support/shim.ts";
+import {
+  FD_REUSE_SOURCE,
+  OTHER_PRELOAD_SOURCE,
+  SIGNALS_SOURCE,
+  THREADS_SOURCE,
+} from "./programs.ts";
+
+function pathsOf(events: Record<string, unknown>[]): string[] {
+  return eventsOf(events, "Open").map((e) => String(payloadOf(e).path));
+}
+
+Deno.test("a signal handler that opens files during hooked calls neither deadlocks nor corrupts events", async () => {
+  const program = await compileC(SIGNALS_SOURCE);
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-signals-" });
+  try {
+    const file = join(dir, "main");
+    await Deno.writeTextFile(file, "");
+    const result = await runUnderShim([program, file, "20000"], {
+      socket: collector.socket,
+      session: "signals",
+      env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const handled = Number(result.stdout.trim());
+    assert(handled > 0, "the timer fired during the loop");
+    const events = await collector.waitForEvents(
+      "signals",
+      (events) => pathsOf(events).filter((p) => p === file).length >= 20000,
+      30_000,
+    );
+    // Handler events sent on their own connection may land a little later.
+    const all = await collector.waitForEvents(
+      "signals",
+      (events) => pathsOf(events).filter((p) => p === "/dev/null").length >= handled,
+      10_000,
+    ).catch(() => events);
+    assertValidShimEvents(all);
+    const paths = pathsOf(all);
+    assertEquals(paths.filter((p) => p === file).length, 20000);
+    assertEquals(paths.filter((p) => p === "/dev/null").length, handled);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the program's files", async () => {
+  const program = await compileC(FD_REUSE_SOURCE);
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-fds-" });
+  try {
+    const result = await runUnderShim([program, dir], {
+      socket: collector.socket,
+      session: "fds",
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const events = await collector.waitForEvents(
+      "fds",
+      (events) => pathsOf(events).includes(join(dir, "last")),
+    );
+    assertValidShimEvents(events);
+    assertEquals(await Deno.readTextFile(join(dir, "victim")), "");
+    const paths = pathsOf(events);
+    for (const name of ["first", "after-close-range", "victim", "after-dup2", "last"]) {
+      assert(paths.includes(join(dir, name)), `${name} was reported`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("env -i gets LD_PRELOAD and CONTAINAI_* put back, so its children stay audited", async () => {
+  await using collector = await startTestCollector();
+  const result = await runUnderShim(["env", "-i", "/bin/sh", "-c", "cat /etc/hostname"], {
+    socket: collector.socket,
+    session: "env-i",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await collector.waitForEvents(
+    "env-i",
+    (events) => eventsOf(events, "Exec").some((e) => (payloadOf(e).argv as string[])[0] === "cat"),
+  );
+  assertValidShimEvents(events);
+  const sh = eventsOf(events, "Exec").find((e) => payloadOf(e).path === "/bin/sh")!;
+  const env = payloadOf(sh).env as string[];
+  assertEquals(env.filter((v) => v.startsWith("LD_PRELOAD=")), [
+    `LD_PRELOAD=${await shimLibrary()}`,
+  ]);
+  assert(env.includes(`CONTAINAI_AUDIT_SOCKET=${collector.socket}`));
+  assert(env.includes("CONTAINAI_SESSION_ID=env-i"));
+  // The cat exec is reported by the shell, which only runs the shim because it was put back.
+  const cat = eventsOf(events, "Exec").find((e) => (payloadOf(e).argv as string[])[0] === "cat")!;
+  assert((cat.process as { pid: number }).pid !== (sh.process as { pid: number }).pid);
+});
+
+Deno.test("unsetenv LD_PRELOAD then system() still audits the shell's children", async () => {
+  await using collector = await startTestCollector();
+  const script = "import os\ndel os.environ['LD_PRELOAD']\nos.system('cat /etc/hostname')\n";
+  const result = await runUnderShim(["python3", "-c", script], {
+    socket: collector.socket,
+    session: "unsetenv",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await collector.waitForEvents(
+    "unsetenv",
+    (events) => eventsOf(events, "Exec").some((e) => (payloadOf(e).argv as string[])[0] === "cat"),
+  );
+  assertValidShimEvents(events);
+  const system = eventsOf(events, "Exec", "system")[0];
+  assert(system, "system() is reported");
+  assert((payloadOf(system).env as string[]).some((v) => v.startsWith("LD_PRELOAD=")));
+});
+
+Deno.test("another preloaded library hooking open keeps working beside the shim, in either order", async () => {
+  const other = await compileC(OTHER_PRELOAD_SOURCE, { args: ["-shared", "-fPIC", "-ldl"] });
+  const program = await compileC(THREADS_SOURCE, { args: ["-pthread"] });
+  const shim = await shimLibrary();
+  const dir = await Deno.makeTempDir({ prefix: "shim-other-" });
+  try {
+    const file = join(dir, "target");
+    await Deno.writeTextFile(file, "");
+    for (const [index, preload] of [`${other}:${shim}`, `${shim}:${other}`].entries()) {
+      await using collector = await startTestCollector();
+      const session = `other-${index}`;
+      const count = join(dir, `count-${index}`);
+      const result = await runUnderShim([program, file, "1", "10"], {
+        socket: collector.socket,
+        session,
+        env: { LD_PRELOAD: preload, OTHER_PRELOAD_COUNT: count },
+      });
+      assertEquals(result.code, 0, result.stderr);
+      const events = await collector.waitForEvents(
+        session,
+        (events) => pathsOf(events).filter((p) => p === file).length >= 10,
+      );
+      assertValidShimEvents(events);
+      assertEquals(pathsOf(events).filter((p) => p === file).length, 10, preload);
+      assertEquals((await Deno.readTextFile(count)).trim(), "10", preload);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
