@@ -4,11 +4,8 @@
  *
  * @module
  */
-import { inForegroundOfTerminal } from "../ffi/mod.ts";
+import { SignalRelay } from "./signal_relay.ts";
 import { signalNumber } from "./signals.ts";
-
-/** The signals the runner relays to the child. */
-export const FORWARDED_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** How the command ended. */
 export type ChildEnd =
@@ -19,8 +16,8 @@ export type ChildEnd =
 export interface RunChildOptions {
   /** The complete environment of the child. */
   env: Record<string, string>;
-  /** Called once the child runs, before it is awaited. */
-  onStart?: (pid: number) => Promise<void> | void;
+  /** The run's signal relay; default one for the child's lifetime only. */
+  relay?: SignalRelay;
 }
 
 const SPAWN_ERRNO: ReadonlyArray<[new (...args: never[]) => Error, number]> = [
@@ -46,21 +43,11 @@ export async function runChild(
   command: readonly string[],
   options: RunChildOptions,
 ): Promise<ChildEnd> {
-  const pending: Deno.Signal[] = [];
-  let child: Deno.ChildProcess | null = null;
-  const forward = (signal: Deno.Signal) => () => {
-    // A Ctrl-C typed on our terminal already reached the child (same process
-    // group); relaying it would deliver it twice.
-    if (signal === "SIGINT" && Deno.stdin.isTerminal() && inForegroundOfTerminal(0) === true) {
-      return;
-    }
-    if (child === null) pending.push(signal);
-    else deliver(child, signal);
-  };
-  const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
-  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  using ownRelay = options.relay === undefined ? new SignalRelay() : undefined;
+  const relay = options.relay ?? ownRelay as SignalRelay;
   try {
     const started = performance.now();
+    let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(command[0], {
         args: command.slice(1),
@@ -73,8 +60,7 @@ export async function runChild(
     } catch (error) {
       return spawnFailure(command[0], error);
     }
-    for (const signal of pending.splice(0)) deliver(child, signal);
-    await options.onStart?.(child.pid);
+    relay.attach(child);
     const status = await child.status;
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (status.signal !== null) {
@@ -83,15 +69,7 @@ export async function runChild(
     }
     return { started: true, pid: child.pid, exitCode: status.code, durationMs };
   } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-  }
-}
-
-function deliver(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // The child has already exited; its status is on its way.
+    relay.detach();
   }
 }
 

@@ -7,6 +7,7 @@
 import { chooseCapture, probeEnvironment, type ProbeOptions } from "../ffi/mod.ts";
 import type { ExecPayload } from "../protocol/mod.ts";
 import { runChild } from "./child.ts";
+import { SignalRelay } from "./signal_relay.ts";
 import { linkCollector } from "./collector_link.ts";
 import { childEnvironment, redactEnvironment } from "./environment.ts";
 import { RunnerEventStream } from "./event_stream.ts";
@@ -69,6 +70,9 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
   });
   const probe = probeEnvironment(options.probe);
   const capture = chooseCapture(probe);
+  // Installed before a collector may be started, so no signal can end the
+  // runner by default action and leave that collector running.
+  using relay = new SignalRelay();
   const link = await linkCollector({ socket: options.socket, logDir: options.logDir, env });
   try {
     const stream = await RunnerEventStream.open(link.socket, { session_id: sessionId, agent });
@@ -90,7 +94,7 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
       // The collector reads every connection on its own; seeing the Exec on
       // disk first keeps it ahead of the events the command's shim sends.
       const logFound = await waitForOwn(logFile, stream, { timeoutMs: 1000, offset }) !== null;
-      const end = await runChild(command, { env: childEnv });
+      const end = await runChild(command, { env: childEnv, relay });
       stream.startNewConnection();
       if (end.started) {
         const outcome = end.signal === undefined
