@@ -44,6 +44,7 @@ export interface LogWriterOptions {
 }
 
 const MAX_BACKOFF_MS = 2000;
+const MAX_BATCH_CHARS = 4 * 1024 * 1024;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
@@ -203,13 +204,9 @@ export class LogWriter {
     await this.#ensureOpen(output);
     if (output.inflight === undefined) {
       if (output.pending.length === 0) return;
-      output.inflight = {
-        bytes: encoder.encode(this.#batchText(output)),
-        offset: 0,
-        chars: output.pendingChars,
-      };
-      output.pending = [];
-      output.pendingChars = 0;
+      const { text, chars } = this.#takeBatch(output);
+      output.inflight = { bytes: encoder.encode(text), offset: 0, chars };
+      if (output.pending.length > 0) this.#queue.add(output);
     }
     const inflight = output.inflight;
     const file = output.file as Deno.FsFile;
@@ -223,16 +220,25 @@ export class LogWriter {
     this.#options.counters.batches++;
   }
 
-  #batchText(output: Output): string {
+  /**
+   * Takes up to MAX_BATCH_CHARS of the queued records, numbered: bounded batches keep the
+   * event loop free for reading sockets while a large backlog is written.
+   */
+  #takeBatch(output: Output): { text: string; chars: number } {
     let text = "";
-    if (output.sequenced) {
-      let seq = output.nextSeq as number;
-      for (const record of output.pending) text += `${record},"session_seq":${seq++}}\n`;
-      output.nextSeq = seq;
-    } else {
-      for (const record of output.pending) text += `${record}\n`;
+    let taken = 0;
+    let chars = 0;
+    let seq = output.nextSeq as number;
+    const pending = output.pending;
+    while (taken < pending.length && chars < MAX_BATCH_CHARS) {
+      const record = pending[taken++];
+      chars += record.length + 1;
+      text += output.sequenced ? `${record},"session_seq":${seq++}}\n` : `${record}\n`;
     }
-    return text;
+    if (output.sequenced) output.nextSeq = seq;
+    output.pending = taken === pending.length ? [] : pending.slice(taken);
+    output.pendingChars -= chars;
+    return { text, chars };
   }
 
   async #ensureOpen(output: Output): Promise<void> {
@@ -262,7 +268,7 @@ export class LogWriter {
 
   /** Closes the least recently used files (a few at once, their fsyncs run in parallel). */
   async #evict(keep: Output): Promise<void> {
-    const want = Math.max(1, Math.floor(this.#options.maxOpenFiles / 16));
+    const want = Math.max(1, Math.floor(this.#options.maxOpenFiles / 8));
     const victims: Output[] = [];
     for (const output of this.#open.keys()) {
       if (output === keep || output.inflight !== undefined) continue;

@@ -92,7 +92,8 @@ export async function startCollectorProcess(
     return (exited = s.code);
   });
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
-  while (!(await servedByChild(config.socket, occupiedInode))) {
+  const mode = parseInt(config.socketMode, 8);
+  while (!(await servedByChild(config.socket, occupiedInode, mode))) {
     if (exited !== undefined) {
       throw new Error(
         `the collector exited with code ${exited} before serving ${config.socket} ` +
@@ -125,14 +126,20 @@ export async function startCollectorProcess(
   };
 }
 
+/**
+ * Ready means: it answers, it is not the collector that was there before, and it has its final
+ * mode (the socket is created with the umask's mode and chmod-ed right after binding).
+ */
 async function servedByChild(
   socket: string,
   occupiedInode: number | null | undefined,
+  mode: number,
 ): Promise<boolean> {
   if (!(await collectorAnswers(socket))) return false;
-  if (occupiedInode === undefined) return true;
   try {
-    return (await Deno.lstat(socket)).ino !== occupiedInode;
+    const info = await Deno.lstat(socket);
+    if (occupiedInode !== undefined && info.ino === occupiedInode) return false;
+    return ((info.mode ?? 0) & 0o7777) === mode;
   } catch {
     return false;
   }

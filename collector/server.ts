@@ -16,6 +16,8 @@ import { type Counters, newCounters, snapshot, statsLine } from "./stats.ts";
 const SHUTDOWN_BUDGET_MS = 4500;
 /** While draining, a connection with no new bytes for this long has nothing more in flight. */
 const DRAIN_QUIET_MS = 200;
+/** A timer firing this much later than due shows the event loop was blocked meanwhile. */
+const LATE_TIMER_MS = 50;
 const FIRST_READ_BYTES = 4096;
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -60,6 +62,31 @@ export async function serveCollector(
   options: { log?: Logger } = {},
 ): Promise<number> {
   const log = options.log ?? stderrLogger;
+  // Listen for signals before the socket answers: a supervisor may stop us right after that.
+  let collector: Collector | undefined;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    collector?.shutdown();
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    return await serveUntilStopped(config, log, (created) => {
+      collector = created;
+      if (stopRequested) created.shutdown();
+    });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+async function serveUntilStopped(
+  config: CollectorConfig,
+  log: Logger,
+  onCreated: (collector: Collector) => void,
+): Promise<number> {
   await Deno.mkdir(config.logDir, { recursive: true });
   let listener: Deno.UnixListener;
   try {
@@ -77,18 +104,14 @@ export async function serveCollector(
   }
   const socketInode = (await Deno.lstat(config.socket)).ino;
   const collector = new Collector(config, listener, log);
-  const onSignal = () => collector.shutdown();
-  Deno.addSignalListener("SIGTERM", onSignal);
-  Deno.addSignalListener("SIGINT", onSignal);
   log("collector listening", {
     socket: config.socket,
     logDir: config.logDir,
     pid: Deno.pid,
     permissions: reportPermissions(config),
   });
+  onCreated(collector);
   const unwritten = await collector.run();
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.removeSignalListener("SIGINT", onSignal);
   await removeOwnSocket(config.socket, socketInode);
   collector.printSummary();
   if (unwritten > 0) {
@@ -331,7 +354,13 @@ class Collector {
 
   #armQuietTimer(connection: Connection): void {
     clearTimeout(connection.quietTimer);
-    connection.quietTimer = setTimeout(() => closeQuietly(connection.conn), DRAIN_QUIET_MS);
+    const due = Date.now() + DRAIN_QUIET_MS;
+    connection.quietTimer = setTimeout(() => {
+      // A late timer means the event loop was busy (e.g. encoding a large batch), so a read
+      // that already has data may not have been delivered yet: wait another quiet period.
+      if (Date.now() - due > LATE_TIMER_MS) this.#armQuietTimer(connection);
+      else closeQuietly(connection.conn);
+    }, DRAIN_QUIET_MS);
   }
 
   #sweep(): void {

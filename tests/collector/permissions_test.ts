@@ -6,8 +6,8 @@ import { startTestCollector } from "../support/collector.ts";
 
 Deno.test("the served collector reports only its socket and its directories as granted", async () => {
   await using collector = await startTestCollector();
-  const startup = collector.stderrText().split("\n").find((l) => l.includes("collector listening"));
-  const permissions = JSON.parse(startup ?? "{}").permissions;
+  const startup = await collector.waitForLog(/collector listening/);
+  const permissions = JSON.parse(startup).permissions;
 
   assert.deepEqual(permissions, {
     "net(any)": "prompt",

@@ -88,6 +88,7 @@ Deno.test("10,000 distinct sessions in one run each get their file while at most
   const conn = await Deno.connect({ transport: "unix", path: collector.socket });
   await writeAll(conn, toLines(sessions.map((session) => execEvent(session, 0))));
   conn.close();
+  await collector.waitForEvents("many-9999", (e) => e.length === 1, 60_000);
   assert.equal(await collector.stop(), 0);
 
   const names = await listDir(collector.logDir);

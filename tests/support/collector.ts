@@ -39,6 +39,11 @@ export interface TestCollector {
   ): Promise<StoredLine[]>;
   /** What the collector printed on stderr so far (JSON log, stats and summary lines). */
   stderrText(): string;
+  /**
+   * Waits until a stderr line matches `pattern` and returns it (stderr arrives through a pipe,
+   * so a line may show up a little after the event it reports).
+   */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM, wait, return the exit code (idempotent). */
   stop(): Promise<number>;
   /** Stops the collector and removes the temp dir it created. */
@@ -111,6 +116,17 @@ export async function startTestCollector(
       }
     },
     stderrText: () => stderr,
+    waitForLog: async (pattern, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        const line = stderr.split("\n").find((candidate) => pattern.test(candidate));
+        if (line !== undefined) return line;
+        if (Date.now() > deadline) {
+          throw new Error(`no collector stderr line matched ${pattern} in:\n${stderr}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     stop,
     [Symbol.asyncDispose]: async () => {
       await stop();
