@@ -193,8 +193,13 @@ function summarize(samples: Map<string, number[]>, options: EndToEndOptions): Su
       `End to end, the workload under \`run\` takes ${formatPercent(sidecar)} longer than bare ` +
       `with a collector already serving, ${formatPercent(own)} when \`run\` starts its own.`,
       `Of that, \`run -- /bin/true\` (start-up, probe, summary; no workload) takes ` +
-      `${formatNumber(fixed * 1000)} ms; the remaining ${formatNumber(auditing * 1000)} ms ` +
-      `(${formatPercent(auditing / bare)} of bare) is what auditing the workload itself costs.`,
+      `${formatNumber(fixed * 1000)} ms; ` +
+      (auditing > 0
+        ? `the remaining ${formatNumber(auditing * 1000)} ms (${
+          formatPercent(auditing / bare)
+        } of bare) is what auditing the workload itself costs.`
+        : "the rest is below this run's noise (the medians leave nothing for auditing the " +
+          "workload itself)."),
     ],
   };
 }

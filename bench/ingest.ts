@@ -278,9 +278,13 @@ function summarize(
   if (samples.has(COLLECTOR_TARGET.name) && samples.has(SYSLOG_NG_TARGET.name)) {
     const vsSyslog = throughput(COLLECTOR_TARGET.name) / throughput(SYSLOG_NG_TARGET.name);
     const peak = Math.max(...samples.get(COLLECTOR_TARGET.name)!.map((s) => s.rssBytes)) / MIB;
+    const cpuPerEvent = (name: string): number =>
+      median(samples.get(name)!.map((s) => s.cpuSeconds / workload.events));
+    const efficiency = cpuPerEvent(SYSLOG_NG_TARGET.name) / cpuPerEvent(COLLECTOR_TARGET.name);
     findings.push(
       `Collector throughput is ${formatRatio(vsSyslog)} syslog-ng's (goal: at least 3x): ` +
-        (vsSyslog >= 3 ? "**met**." : "**not met**."),
+        (vsSyslog >= 3 ? "**met**." : "**not met**.") +
+        ` Per event it uses ${formatRatio(1 / efficiency)} the CPU time syslog-ng uses.`,
       `Collector peak RSS ${formatNumber(peak)} MiB (goal: at most 200 MiB): ` +
         (peak <= 200 ? "**met**." : "**not met**."),
     );

@@ -57,7 +57,7 @@ const SUITES: readonly Suite[] = [
     id: "e2e",
     title: "4. End to end",
     needsPeers: false,
-    run: ({ quick, log }) => runEndToEnd({ rounds: quick ? 2 : 5, log }),
+    run: ({ quick, log }) => runEndToEnd({ rounds: quick ? 2 : 7, log }),
   },
 ];
 
