@@ -38,6 +38,11 @@ export interface StartCollectorOptions {
    * it, the collector shares this process's stderr.
    */
   onStderr?: (text: string) => void;
+  /**
+   * Start it in its own process group, so a Ctrl-C typed on this process's terminal does not
+   * reach it (the runner needs its collector to outlive an interrupted command).
+   */
+  detached?: boolean;
 }
 
 /**
@@ -74,6 +79,7 @@ export async function startCollectorProcess(
     stdin: "null",
     stdout: "inherit",
     stderr: options.onStderr === undefined ? "inherit" : "piped",
+    detached: options.detached,
   }).spawn();
   let stderrTail = "";
   const stderrDone = options.onStderr === undefined

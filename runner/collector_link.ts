@@ -89,6 +89,8 @@ export async function linkCollector(options: LinkCollectorOptions = {}): Promise
       logDir,
       settings: { statsIntervalMs: 86_400_000 },
       onStderr: (text) => (stderr = (stderr + text).slice(-8000)),
+      // A Ctrl-C typed on the terminal interrupts the command, not its audit.
+      detached: true,
     });
     return {
       socket,

@@ -12,11 +12,11 @@ function shellQuote(word: string): string {
  * Runs `main.ts run ARGS` inside a pseudo-terminal made by util-linux
  * `script`, whose stdin we type into (it relays keystrokes to the pty).
  */
-function spawnInPty(args: string[]): Deno.ChildProcess {
+function spawnInPty(args: string[], env: Record<string, string> = baseEnv()): Deno.ChildProcess {
   const runner = [Deno.execPath(), "run", ...runTaskFlags(), MAIN, "run", ...args];
   return new Deno.Command("script", {
     args: ["--quiet", "--return", "--command", runner.map(shellQuote).join(" "), "/dev/null"],
-    env: baseEnv({ TERM: "dumb" }),
+    env: { ...env, TERM: "dumb" },
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",
@@ -89,4 +89,40 @@ Deno.test("a Ctrl-C typed on the terminal reaches the command exactly once", asy
   reader.releaseLock();
   assertEquals(await finish(child), 0);
   assertEquals(output.match(/got-int/g)?.length, 1, output);
+});
+
+Deno.test("a Ctrl-C typed on the terminal interrupts the command, not the collector run started", async () => {
+  const home = await Deno.makeTempDir({ prefix: "runner-pty-home-" });
+  try {
+    const env = baseEnv({
+      HOME: home,
+      XDG_STATE_HOME: `${home}/state`,
+      CONTAINAI_AUDIT_SOCKET: `${home}/nobody-listens.sock`,
+    });
+    const child = spawnInPty([
+      "--session",
+      "pty-own-collector",
+      "--shim",
+      await testShim(),
+      "--json",
+      "--",
+      "bash",
+      "-c",
+      'trap "echo got-int" INT; echo ready; for i in 1 2 3 4 5 6; do sleep 0.1; done; ls / >/dev/null',
+    ], env);
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    await readUntil(reader, "ready");
+    await type(child, "\x03");
+    let rest = await readUntil(reader, "got-int");
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      rest += chunk.value;
+    }
+    assertEquals(await finish(child), 0);
+    const summary = JSON.parse(rest.slice(rest.indexOf("{")));
+    assertEquals(summary.log_complete, true);
+    assertEquals(summary.counts.Exit, 1);
+    assertMatch(summary.programs.join(" "), /\/ls\b/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });
