@@ -1,0 +1,137 @@
+/**
+ * Collector absent or stalled: the program runs on without waiting, reconnects are rate-limited,
+ * at most one send waits the timeout, and every event that could not be delivered is counted in
+ * `dropped` on the next delivered one.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { join } from "node:path";
+import { startTestCollector, type StoredLine } from "../support/collector.ts";
+import { assertValidShimEvents, compileC, payloadOf, shimEnv } from "../support/shim.ts";
+import { OPENS_SOURCE } from "./programs.ts";
+
+/** Starts `strace -f -o TRACE ... command` with the shim injected. */
+function spawnTraced(
+  trace: string,
+  straceArgs: string[],
+  command: string[],
+  env: Record<string, string>,
+): Deno.ChildProcess {
+  return new Deno.Command("strace", {
+    args: ["-f", "-o", trace, ...straceArgs, "--", ...command],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Each delivered event stands for itself plus the `dropped` ones before it. */
+function accountedFor(events: StoredLine[]): number {
+  return events.reduce((sum, e) => sum + 1 + ((e.dropped as number | undefined) ?? 0), 0);
+}
+
+function pidOf(event: StoredLine): number {
+  return (event.process as { pid: number }).pid;
+}
+
+async function touchAfter(file: string, ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await Deno.writeTextFile(file, "");
+}
+
+Deno.test("with no collector, reconnects are rate-limited and drops are counted once it appears", async () => {
+  const program = await compileC(OPENS_SOURCE);
+  const dir = await Deno.makeTempDir({ prefix: "shim-absent-" });
+  try {
+    const socket = join(dir, "audit.sock");
+    const trace = join(dir, "trace");
+    const go = join(dir, "go");
+    const env = await shimEnv({
+      socket,
+      session: "absent",
+      env: { CONTAINAI_AUDIT_RECONNECT_MS: "200" },
+    });
+    const started = Date.now();
+    const child = spawnTraced(trace, ["-e", "trace=connect"], [
+      program,
+      "/etc/hostname",
+      "5000",
+      go,
+      "/etc/passwd",
+    ], env);
+    // Let the loop run against the missing socket, then bring the collector up.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
+    await touchAfter(go, 400);
+    const out = await child.output();
+    const elapsed = Date.now() - started;
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const attempts = (await Deno.readTextFile(trace)).split("\n")
+      .filter((line) => line.includes("connect(") && line.includes(socket)).length;
+    assert(attempts >= 1);
+    assert(attempts <= 1 + Math.ceil(elapsed / 200), `${attempts} attempts in ${elapsed} ms`);
+    const events = await collector.waitForEvents(
+      "absent",
+      (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
+    );
+    assertValidShimEvents(events);
+    const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
+    assert((final.dropped as number) > 0);
+    const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
+    assertEquals(accountedFor(own), (final.seq as number) + 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("with a stalled collector at most one send waits the timeout, the rest drop and are counted", async () => {
+  const program = await compileC(OPENS_SOURCE);
+  const dir = await Deno.makeTempDir({ prefix: "shim-stalled-" });
+  await using collector = await startTestCollector();
+  try {
+    const trace = join(dir, "trace");
+    const go = join(dir, "go");
+    const env = await shimEnv({ socket: collector.socket, session: "stalled" });
+    Deno.kill(collector.pid, "SIGSTOP");
+    let out: Deno.CommandOutput;
+    try {
+      const child = spawnTraced(trace, ["-e", "trace=sendto"], [
+        program,
+        "/etc/hostname",
+        "3000",
+        go,
+        "/etc/passwd",
+      ], env);
+      // The loop runs while the collector is stopped; the final open comes after it resumes.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      Deno.kill(collector.pid, "SIGCONT");
+      await touchAfter(go, 500);
+      out = await child.output();
+    } finally {
+      Deno.kill(collector.pid, "SIGCONT");
+    }
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const sends = (await Deno.readTextFile(trace)).split("\n").filter((l) => l.includes("sendto("));
+    // A send that waited and timed out is a blocking one that failed with EAGAIN; every later
+    // one must not wait (MSG_DONTWAIT). Durations are not compared: strace on a busy machine
+    // stretches them.
+    const waited = sends.filter((l) => l.includes("EAGAIN") && !l.includes("MSG_DONTWAIT"));
+    assertEquals(waited.length, 1, waited.join("\n"));
+    const dropped = sends.filter((l) => l.includes("EAGAIN") && l.includes("MSG_DONTWAIT"));
+    assert(dropped.length > 1000, `${dropped.length} sends dropped without waiting`);
+    const events = await collector.waitForEvents(
+      "stalled",
+      (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
+    );
+    assertValidShimEvents(events);
+    const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
+    assert((final.dropped as number) > 0, "drops are reported on the next delivered event");
+    // strace runs under the shim too, and its child's execve of the program has the program's
+    // pid (in strace's image, numbered on its own): count the program's own opens.
+    const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
+    assertEquals(accountedFor(own), 3001);
+    assertEquals(final.seq, 3000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
