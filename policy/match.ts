@@ -61,32 +61,3 @@ export function matchExec(
   }
   return undefined;
 }
-
-/**
- * Where a command name is found the way execvp finds it: a name with a `/` is
- * taken as it is (made absolute); otherwise the first executable regular file
- * named so in a PATH directory (an empty entry meaning the current directory).
- * Returns undefined when it is found nowhere.
- *
- * @example
- * ```ts
- * import { resolveCommand } from "./match.ts";
- * resolveCommand("sh", { path: "/usr/bin:/bin", cwd: "/" }); // "/usr/bin/sh"
- * ```
- */
-export function resolveCommand(
-  command: string,
-  options: { path: string; cwd: string },
-): string | undefined {
-  if (command.includes("/")) return normalizePath(command, options.cwd);
-  for (const dir of options.path.split(":")) {
-    const candidate = normalizePath(`${dir === "" ? "." : dir}/${command}`, options.cwd);
-    try {
-      const info = Deno.statSync(candidate);
-      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return candidate;
-    } catch {
-      // Not in this directory: keep searching, as execvp does.
-    }
-  }
-  return undefined;
-}

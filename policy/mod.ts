@@ -42,7 +42,8 @@ export {
   writeCompactPolicy,
 } from "./compile.ts";
 export { globMatch, type GlobOptions } from "./glob.ts";
-export { matchExec, normalizePath, resolveCommand } from "./match.ts";
+export { matchExec, normalizePath } from "./match.ts";
+export { prepareRunPolicy, type RunPolicy, type TaskDenial } from "./run_policy.ts";
 
 /** The environment variable that gives the shim the path of the compact policy. */
 export const POLICY_ENV = "CONTAINAI_POLICY";

@@ -42,6 +42,8 @@ pub const Match = struct {
     enforced: bool,
     /// The normalized target the rule matched (path, address:port, or socket path).
     target: []const u8,
+    /// The scratch slot `target` may live in; given back by `release`.
+    scratch: ?*Scratch = null,
 };
 
 const Glob = struct {
@@ -135,7 +137,7 @@ pub fn mode() Mode {
 /// exec the new image loads the policy again from the same file.
 fn loadFromEnv() State {
     const path = envValue(env_name) orelse return .off;
-    if (path.len == 0) return .off;
+    if (path[0] == 0) return .off;
     const len = readFile(path) orelse return .failed;
     return if (parse(file_buf[0..len], &tables)) .ready else .failed;
 }
@@ -523,34 +525,37 @@ fn headWords(s: []const u8) [2]u64 {
 
 pub const path_max = 4096;
 
-/// Room for a joined and normalized path (a directory of up to PATH_MAX plus a relative path).
+/// Room for a joined and normalized path (a directory of up to PATH_MAX plus a relative path),
+/// the directory itself, and a PATH-search candidate.
 pub const Scratch = struct {
     buf: [2 * path_max + 2]u8 = undefined,
-    extra: [path_max + 2]u8 = undefined,
+    dir: [path_max + 2]u8 = undefined,
+    candidate: [path_max + 2]u8 = undefined,
 };
 
-const scratch_slots = 32;
+const scratch_slots = 16;
 var scratch_pool: [scratch_slots]Scratch = undefined;
-var scratch_owner: [scratch_slots]std.atomic.Value(i32) =
-    [_]std.atomic.Value(i32){.init(0)} ** scratch_slots;
+var scratch_owner: [scratch_slots]std.atomic.Value(usize) =
+    [_]std.atomic.Value(usize){.init(0)} ** scratch_slots;
 
-/// A scratch buffer for one check, from a static pool (thread stacks and signal stacks may be
-/// small). Null when all are taken; the check then matches the path as given.
-pub fn acquireScratch() ?*Scratch {
-    const tid = linux.gettid();
-    const start: usize = @as(u32, @bitCast(tid)) % scratch_slots;
+/// A scratch buffer from a static pool (thread stacks and signal stacks may be too small for
+/// 16 KiB), owned by the caller's stack frame (its address marks the slot, so no syscall is
+/// needed to name the thread). Null when all are taken; the check then matches the path as given.
+fn acquireScratch(marker: *const u8) ?*Scratch {
+    const id = @intFromPtr(marker);
+    const start: usize = (id >> 12) % scratch_slots;
     var k: usize = 0;
     while (k < scratch_slots) : (k += 1) {
         const i = (start + k) % scratch_slots;
         if (scratch_owner[i].load(.monotonic) != 0) continue;
-        if (scratch_owner[i].cmpxchgStrong(0, tid, .acquire, .monotonic) == null) {
+        if (scratch_owner[i].cmpxchgStrong(0, id, .acquire, .monotonic) == null) {
             return &scratch_pool[i];
         }
     }
     return null;
 }
 
-pub fn releaseScratch(scratch: ?*Scratch) void {
+fn releaseScratch(scratch: ?*Scratch) void {
     const s = scratch orelse return;
     const i = (@intFromPtr(s) - @intFromPtr(&scratch_pool[0])) / @sizeOf(Scratch);
     scratch_owner[i].store(0, .release);
@@ -596,7 +601,7 @@ fn normalizeInto(out: []u8, dir: []const u8, rel: []const u8) ?[]const u8 {
                 if (len > 0) len -= 1;
                 continue;
             }
-            if (len + 1 + seg.len > out.len) return null;
+            if (len + 1 + seg.len + 1 > out.len) return null;
             out[len] = '/';
             @memcpy(out[len + 1 .. len + 1 + seg.len], seg);
             len += 1 + seg.len;
@@ -606,17 +611,21 @@ fn normalizeInto(out: []u8, dir: []const u8, rel: []const u8) ?[]const u8 {
         out[0] = '/';
         len = 1;
     }
+    // Always NUL-terminated, so a result can be handed to a syscall.
+    out[len] = 0;
     return out[0..len];
 }
 
-/// The absolute normal form of `path` as seen from `dirfd` (AT_FDCWD for the working directory).
-/// Falls back to the path as given when no scratch is available or the directory is unknown.
-pub fn resolvePath(path: []const u8, dirfd: i32, scratch: ?*Scratch) []const u8 {
+/// The absolute normal form of `path` as seen from `dirfd` (AT_FDCWD for the working directory;
+/// an empty path names `dirfd` itself, as with AT_EMPTY_PATH). Falls back to the path as given
+/// when there is no scratch buffer or the directory cannot be found.
+fn resolvePath(path: []const u8, dirfd: i32, scratch: ?*Scratch) []const u8 {
     if (isNormal(path)) return path;
     const sc = scratch orelse return path;
     var dir: []const u8 = "/";
     if (path.len == 0 or path[0] != '/') {
-        dir = if (dirfd == linux.AT.FDCWD) cwdInto(&sc.extra) orelse return path else fdPathInto(dirfd, &sc.extra) orelse return path;
+        const found = if (dirfd == linux.AT.FDCWD) cwdInto(&sc.dir) else fdPathInto(dirfd, &sc.dir);
+        dir = found orelse return path;
     }
     return normalizeInto(&sc.buf, dir, path) orelse path;
 }
@@ -637,10 +646,20 @@ fn fdPathInto(fd: i32, buf: []u8) ?[]const u8 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checks, one per action. Each returns null (allow) or the first matching rule.
+// Checks, one per action. Each returns null (allow) or the first matching rule; a Match must be
+// given back with `release` once its Deny event is sent (its target may live in a scratch slot).
 
-fn failedMatch(target: []const u8) ?Match {
-    return .{ .rule = unavailable_rule, .enforced = true, .target = target };
+/// Gives back the scratch buffer a Match's target lives in.
+pub fn release(m: Match) void {
+    releaseScratch(m.scratch);
+}
+
+fn failed() bool {
+    return state.load(.acquire) == .failed;
+}
+
+fn failedMatch(target: []const u8, sc: ?*Scratch) Match {
+    return .{ .rule = unavailable_rule, .enforced = true, .target = target, .scratch = sc };
 }
 
 /// Access kinds of open flags: read unless O_WRONLY, write for O_WRONLY/O_RDWR/O_TRUNC,
@@ -654,22 +673,25 @@ pub fn openAccess(flags: u32) u8 {
     return bits;
 }
 
-/// Access kinds of an fopen mode string ("r", "w+", "ab", ...).
-pub fn fopenAccess(fmode: [*:0]const u8) u8 {
-    const plus = std.mem.indexOfScalar(u8, std.mem.span(fmode), '+') != null;
-    return switch (fmode[0]) {
-        'r' => if (plus) access_read | access_write else access_read,
-        'w', 'a' => access_write | access_create | if (plus) access_read else 0,
-        else => access_read,
-    };
+/// An open of `path` (relative to `dirfd`, AT_FDCWD for none) with open `flags`.
+pub fn checkOpen(path: [*:0]const u8, dirfd: i32, flags: u32) ?Match {
+    if (!active()) return null;
+    if (tables.open_start == tables.open_end and !failed()) return null;
+    const access = openAccess(flags);
+    const raw = std.mem.span(path);
+    if (isNormal(raw)) return decideOpen(raw, access, null);
+    var marker: u8 = 0;
+    const sc = acquireScratch(&marker);
+    const m = decideOpen(resolvePath(raw, dirfd, sc), access, sc);
+    if (m == null) releaseScratch(sc);
+    return m;
 }
 
-/// An open of `path` (relative to `dirfd`) with access kinds `access` (see openAccess).
-pub fn checkOpen(path: [*:0]const u8, dirfd: i32, access: u8, scratch: ?*Scratch) ?Match {
-    if (!active()) return null;
-    const target = resolvePath(std.mem.span(path), dirfd, scratch);
-    if (state.load(.acquire) == .failed) return failedMatch(target);
-    return matchOpen(&tables, target, access);
+fn decideOpen(target: []const u8, access: u8, sc: ?*Scratch) ?Match {
+    if (failed()) return failedMatch(target, sc);
+    var m = matchOpen(&tables, target, access) orelse return null;
+    m.scratch = sc;
+    return m;
 }
 
 fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
@@ -683,13 +705,37 @@ fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
     return null;
 }
 
-/// An exec of `path` (already resolved through PATH by the caller, or see resolveExec) with
-/// `argv`; `dirfd` for execveat/fexecve (AT_FDCWD otherwise).
-pub fn checkExec(path: []const u8, dirfd: i32, argv: ?[*:null]const ?[*:0]const u8, scratch: ?*Scratch) ?Match {
+/// An exec of `path` with `argv`. `search` for the execvp family (a name without `/` is looked
+/// up in PATH as execvp would); `dirfd` for execveat and fexecve (AT_FDCWD otherwise, and an
+/// empty path names the fd itself).
+pub fn checkExec(path: ?[*:0]const u8, dirfd: i32, argv: ?[*:null]const ?[*:0]const u8, search: bool) ?Match {
     if (!active()) return null;
-    const target = resolvePath(path, dirfd, scratch);
-    if (state.load(.acquire) == .failed) return failedMatch(target);
-    return matchExec(&tables, target, argv);
+    if (tables.exec_start == tables.exec_end and !failed()) return null;
+    var marker: u8 = 0;
+    const sc = acquireScratch(&marker);
+    const given: []const u8 = if (path) |p| std.mem.span(p) else "";
+    const program = if (search) resolveExec(given, sc) else given;
+    const target = resolvePath(program, dirfd, sc);
+    const m: ?Match = if (failed()) failedMatch(target, sc) else matchExec(&tables, target, argv);
+    if (m) |found| {
+        // A program that does not exist is left to fail on its own (ENOENT), as callers that
+        // search PATH themselves (CPython, env) expect; only a real program is denied.
+        if (failed() or exists(target)) {
+            var out = found;
+            out.scratch = sc;
+            return out;
+        }
+    }
+    releaseScratch(sc);
+    return null;
+}
+
+/// Whether the file exists. Every target handed here is NUL-terminated: a C string given to the
+/// hook, or a path built in a scratch buffer.
+fn exists(target: []const u8) bool {
+    if (target.len == 0) return false;
+    const z: [*:0]const u8 = @ptrCast(target.ptr);
+    return errnoOf(linux.faccessat(linux.AT.FDCWD, z, linux.F_OK, 0)) == 0;
 }
 
 fn matchExec(t: *const Tables, target: []const u8, argv: ?[*:null]const ?[*:0]const u8) ?Match {
@@ -724,83 +770,81 @@ fn argvMatches(t: *const Tables, rule: *const Rule, argv: ?[*:null]const ?[*:0]c
     return true;
 }
 
-/// Finds `file` the way execvp does when it has no `/`: the first PATH entry (from the
-/// process environment, default /bin:/usr/bin) holding an executable. Returns `file` itself when
-/// it has a slash or is found nowhere (the exec will then fail on its own).
-pub fn resolveExec(file: [*:0]const u8, scratch: ?*Scratch) []const u8 {
-    const name = std.mem.span(file);
+/// Finds `name` the way execvp does when it has no `/`: the first PATH entry (from the process
+/// environment, default /bin:/usr/bin) holding an executable. Returns `name` itself when it has a
+/// slash or is found nowhere (the exec then fails on its own).
+fn resolveExec(name: []const u8, scratch: ?*Scratch) []const u8 {
     if (std.mem.indexOfScalar(u8, name, '/') != null or name.len == 0) return name;
     const sc = scratch orelse return name;
     const path_env: []const u8 = if (envValue("PATH")) |p| std.mem.span(p) else "/bin:/usr/bin";
     var it = std.mem.splitScalar(u8, path_env, ':');
     while (it.next()) |dir_raw| {
         const dir = if (dir_raw.len == 0) "." else dir_raw;
-        if (dir.len + 1 + name.len + 1 > sc.extra.len) continue;
-        @memcpy(sc.extra[0..dir.len], dir);
-        sc.extra[dir.len] = '/';
-        @memcpy(sc.extra[dir.len + 1 .. dir.len + 1 + name.len], name);
-        sc.extra[dir.len + 1 + name.len] = 0;
-        const candidate: [*:0]const u8 = @ptrCast(&sc.extra);
-        const rc = linux.faccessat(linux.AT.FDCWD, candidate, linux.X_OK, 0);
-        if (errnoOf(rc) == 0) return sc.extra[0 .. dir.len + 1 + name.len];
+        const len = dir.len + 1 + name.len;
+        if (len + 1 > sc.candidate.len) continue;
+        @memcpy(sc.candidate[0..dir.len], dir);
+        sc.candidate[dir.len] = '/';
+        @memcpy(sc.candidate[dir.len + 1 .. len], name);
+        sc.candidate[len] = 0;
+        const rc = linux.faccessat(linux.AT.FDCWD, sc.candidate[0..len :0], linux.X_OK, 0);
+        if (errnoOf(rc) == 0) return sc.candidate[0..len];
     }
     return name;
 }
 
-/// A connect (or sendto/sendmsg with a destination) to `addr`. The target is formatted into
-/// the scratch buffer (or a short static form without one).
-pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32, scratch: ?*Scratch) ?Match {
+/// A connect (or sendto/sendmsg with a destination) to the socket address `addr`.
+pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32) ?Match {
     if (!active()) return null;
+    if (tables.connect_rule_start == tables.connect_rule_end and !failed()) return null;
     const a = addr orelse return null;
     if (addr_len < 2) return null;
-    const family = @as(*const u16, @ptrCast(@alignCast(a))).*;
     const bytes: [*]const u8 = @ptrCast(a);
+    const family = std.mem.readInt(u16, bytes[0..2], .little);
+    var marker: u8 = 0;
     switch (family) {
         linux.AF.INET, linux.AF.INET6 => {
             var ip: u128 = 0;
-            var port: u16 = 0;
             if (family == linux.AF.INET) {
                 if (addr_len < 8) return null;
-                port = std.mem.readInt(u16, bytes[2..4], .big);
                 ip = (@as(u128, 0xffff) << 32) | std.mem.readInt(u32, bytes[4..8], .big);
             } else {
                 if (addr_len < 24) return null;
-                port = std.mem.readInt(u16, bytes[2..4], .big);
                 ip = std.mem.readInt(u128, bytes[8..24], .big);
             }
-            const failed = state.load(.acquire) == .failed;
-            const rule = if (failed) null else matchInet(&tables, ip, port);
-            if (!failed and rule == null) return null;
-            const target = formatInet(ip, port, scratch);
-            if (failed) return failedMatch(target);
-            return .{ .rule = rule.?, .enforced = tables.mode == .enforce, .target = target };
+            const port = std.mem.readInt(u16, bytes[2..4], .big);
+            const rule: []const u8 = if (failed()) unavailable_rule else matchInet(&tables, ip, port) orelse return null;
+            const sc = acquireScratch(&marker);
+            return .{
+                .rule = rule,
+                .enforced = failed() or tables.mode == .enforce,
+                .target = formatInet(ip, port, sc),
+                .scratch = sc,
+            };
         },
         linux.AF.UNIX => {
             if (addr_len <= 2) return null;
-            const raw = bytes[2..addr_len];
-            var name: []const u8 = undefined;
-            var abstract = false;
+            const raw = bytes[2..@min(addr_len, 2 + 108)];
+            const sc = acquireScratch(&marker);
+            var target: []const u8 = undefined;
             if (raw[0] == 0) {
-                abstract = true;
-                name = raw[1..];
+                // Abstract names are matched and reported as "@name".
+                const name = raw[1..];
+                const out = if (sc) |s| &s.buf else {
+                    return if (failed()) failedMatch("@", null) else null;
+                };
+                out[0] = '@';
+                @memcpy(out[1 .. 1 + name.len], name);
+                target = out[0 .. 1 + name.len];
             } else {
                 const end = std.mem.indexOfScalar(u8, raw, 0) orelse raw.len;
-                name = raw[0..end];
+                target = resolvePath(raw[0..end], linux.AT.FDCWD, sc);
             }
-            var target: []const u8 = name;
-            if (abstract) {
-                // Abstract names are reported and matched as "@name".
-                const sc = scratch orelse return if (state.load(.acquire) == .failed) failedMatch("@") else null;
-                if (name.len + 1 > sc.buf.len) return null;
-                sc.buf[0] = '@';
-                @memcpy(sc.buf[1 .. 1 + name.len], name);
-                target = sc.buf[0 .. 1 + name.len];
-            } else {
-                target = resolvePath(name, linux.AT.FDCWD, scratch);
-            }
-            if (state.load(.acquire) == .failed) return failedMatch(target);
-            const rule = matchUnix(&tables, target) orelse return null;
-            return .{ .rule = rule, .enforced = tables.mode == .enforce, .target = target };
+            if (failed()) return failedMatch(target, sc);
+            const rule = matchUnix(&tables, target) orelse {
+                releaseScratch(sc);
+                return null;
+            };
+            return .{ .rule = rule, .enforced = tables.mode == .enforce, .target = target, .scratch = sc };
         },
         else => return null,
     }
@@ -833,10 +877,10 @@ fn matchUnix(t: *const Tables, target: []const u8) ?[]const u8 {
     return null;
 }
 
+/// `a.b.c.d:port` for IPv4 (and IPv4-mapped IPv6), `[v6]:port` otherwise.
 fn formatInet(ip: u128, port: u16, scratch: ?*Scratch) []const u8 {
     const sc = scratch orelse return "";
-    const mapped = ip >> 32 == 0xffff;
-    if (mapped) {
+    if (ip >> 32 == 0xffff) {
         const v4: u32 = @truncate(ip);
         return std.fmt.bufPrint(&sc.buf, "{d}.{d}.{d}.{d}:{d}", .{
             v4 >> 24, (v4 >> 16) & 0xff, (v4 >> 8) & 0xff, v4 & 0xff, port,
@@ -979,15 +1023,11 @@ test "normalizes paths lexically" {
     try testing.expect(isNormal("/usr/.hidden/..x"));
 }
 
-test "derives access kinds from open flags and fopen modes" {
+test "derives access kinds from open flags" {
     try testing.expectEqual(access_read, openAccess(0));
     try testing.expectEqual(access_write, openAccess(1));
     try testing.expectEqual(access_read | access_write, openAccess(2));
     try testing.expectEqual(access_write | access_create, openAccess(1 | 0o100 | 0o1000));
-    try testing.expectEqual(access_read, fopenAccess("r"));
-    try testing.expectEqual(access_read | access_write, fopenAccess("r+"));
-    try testing.expectEqual(access_write | access_create, fopenAccess("we"));
-    try testing.expectEqual(access_read | access_write | access_create, fopenAccess("a+"));
 }
 
 test "formats a Deny payload" {
@@ -998,4 +1038,101 @@ test "formats a Deny payload" {
         "\"call\":\"openat\",\"action\":\"Open\",\"target\":\"/run/s\",\"rule\":\"secrets\",\"errno\":13,\"enforced\":true",
         w.written(),
     );
+}
+
+/// Installs `text` as the process's policy, as if loaded from CONTAINAI_POLICY.
+fn installForTest(text: []const u8) !void {
+    try testing.expect(parse(text, &tables));
+    state.store(.ready, .release);
+}
+
+fn sockaddrIn(ip: [4]u8, port: u16) linux.sockaddr.in {
+    return .{ .port = std.mem.nativeToBig(u16, port), .addr = @bitCast(ip) };
+}
+
+test "an open of a relative path is matched as the absolute path it names" {
+    try installForTest("CAIPOLICY 1 enforce 1\nO 5:probe 1 1 18:**/zz-policy-probe\nEND\n");
+    defer state.store(.off, .release);
+    var cwd_buf: [4096]u8 = undefined;
+    const cwd = cwdInto(&cwd_buf).?;
+    const m = checkOpen("sub/./../zz-policy-probe", linux.AT.FDCWD, 0).?;
+    defer release(m);
+    try testing.expectEqualStrings("probe", m.rule);
+    try testing.expect(m.enforced);
+    try testing.expect(std.mem.startsWith(u8, m.target, cwd));
+    try testing.expect(std.mem.endsWith(u8, m.target, "/zz-policy-probe"));
+    try testing.expect(checkOpen("sub/./../zz-policy-probe", linux.AT.FDCWD, 1) == null);
+    try testing.expect(checkOpen("/tmp/other", linux.AT.FDCWD, 0) == null);
+}
+
+test "a connect is matched by address and port and reported as address:port" {
+    try installForTest("CAIPOLICY 1 observe 2\n" ++
+        "C 4:loop 2 00000000000000000000ffff7f000000/104 00000000000000000000000000000001/128 1 80-80 0\n" ++
+        "C 5:abstr 0 0 1 5:@zz-*\n" ++
+        "END\n");
+    defer state.store(.off, .release);
+    const v4 = sockaddrIn(.{ 127, 0, 0, 9 }, 80);
+    const m = checkConnect(&v4, @sizeOf(@TypeOf(v4))).?;
+    defer release(m);
+    try testing.expectEqualStrings("loop", m.rule);
+    try testing.expect(!m.enforced);
+    try testing.expectEqualStrings("127.0.0.9:80", m.target);
+    const other_port = sockaddrIn(.{ 127, 0, 0, 9 }, 81);
+    try testing.expect(checkConnect(&other_port, @sizeOf(@TypeOf(other_port))) == null);
+    var v6: linux.sockaddr.in6 = .{ .port = std.mem.nativeToBig(u16, 80), .flowinfo = 0, .addr = [_]u8{0} ** 15 ++ [_]u8{1}, .scope_id = 0 };
+    const m6 = checkConnect(&v6, @sizeOf(@TypeOf(v6))).?;
+    defer release(m6);
+    try testing.expectEqualStrings("[::1]:80", m6.target);
+    v6.addr = [_]u8{0} ** 10 ++ [_]u8{ 0xff, 0xff, 127, 0, 0, 1 };
+    const mapped = checkConnect(&v6, @sizeOf(@TypeOf(v6))).?;
+    defer release(mapped);
+    try testing.expectEqualStrings("loop", mapped.rule);
+    var un: linux.sockaddr.un = .{ .path = [_]u8{0} ** 108 };
+    @memcpy(un.path[1..8], "zz-sock");
+    const ma = checkConnect(&un, 2 + 8).?;
+    defer release(ma);
+    try testing.expectEqualStrings("@zz-sock", ma.target);
+}
+
+test "an execvp-style name is looked up in PATH before matching" {
+    try installForTest("CAIPOLICY 1 enforce 1\nX 2:sh 1 5:**/sh 1 2:-c\nEND\n");
+    defer state.store(.off, .release);
+    const with_c = [_:null]?[*:0]const u8{ "sh", "-c", "true" };
+    const m = checkExec("sh", linux.AT.FDCWD, &with_c, true).?;
+    defer release(m);
+    try testing.expect(std.mem.endsWith(u8, m.target, "/sh"));
+    try testing.expect(m.target[0] == '/');
+    const without = [_:null]?[*:0]const u8{ "sh", "x.sh" };
+    try testing.expect(checkExec("sh", linux.AT.FDCWD, &without, true) == null);
+    // A path that matches but names no file is left to fail on its own (ENOENT).
+    try testing.expect(checkExec("/nonexistent-dir/sh", linux.AT.FDCWD, &with_c, false) == null);
+}
+
+test "a policy that failed to load denies every checked call (fail closed)" {
+    tables = .{};
+    state.store(.failed, .release);
+    defer state.store(.off, .release);
+    const m = checkOpen("/etc/hostname", linux.AT.FDCWD, 0).?;
+    defer release(m);
+    try testing.expectEqualStrings(unavailable_rule, m.rule);
+    try testing.expect(m.enforced);
+    const argv = [_:null]?[*:0]const u8{"true"};
+    const e = checkExec("/bin/true", linux.AT.FDCWD, &argv, false).?;
+    release(e);
+    const v4 = sockaddrIn(.{ 10, 0, 0, 1 }, 443);
+    const c = checkConnect(&v4, @sizeOf(@TypeOf(v4))).?;
+    defer release(c);
+    try testing.expectEqualStrings("10.0.0.1:443", c.target);
+}
+
+test "scratch slots are given back" {
+    try installForTest("CAIPOLICY 1 enforce 1\nO 1:x 7 1 3:/zz\nEND\n");
+    defer state.store(.off, .release);
+    var i: usize = 0;
+    while (i < 3 * scratch_slots) : (i += 1) {
+        try testing.expect(checkOpen("relative/path", linux.AT.FDCWD, 0) == null);
+        const m = checkOpen("/zz/../zz", linux.AT.FDCWD, 0).?;
+        release(m);
+    }
+    for (&scratch_owner) |*o| try testing.expectEqual(@as(usize, 0), o.load(.acquire));
 }

@@ -6,7 +6,7 @@ import { findZig } from "../../toolchain/mod.ts";
 Deno.test("the shim's policy matcher passes its Zig unit tests and the shared glob vectors", async () => {
   const zig = await findZig();
   const out = await new Deno.Command(zig.program, {
-    args: [...zig.prefix, "test", "src/policy.zig"],
+    args: [...zig.prefix, "test", "-lc", "src/policy.zig"],
     cwd: new URL("../../shim/", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",
