@@ -24,6 +24,7 @@ if (unavailable !== undefined) {
 }
 
 type Stored = Record<string, unknown> & {
+  metadata: { session_id: string; agent: string };
   source: string;
   event_type: string;
   payload: Record<string, unknown>;
@@ -192,8 +193,11 @@ Deno.test({
             const done = events.some((e) => e.source === "Runner" && e.event_type === "Exit");
             return done ? events : undefined;
           });
-          const runnerExec = events.find((e) => e.source === "Runner" && e.event_type === "Exec");
-          assert.deepEqual(runnerExec?.payload.argv, ["sh", "-c", command]);
+          const sessionId = file.slice("session-".length, -".jsonl".length);
+          for (const event of events) assert.equal(event.metadata.session_id, sessionId);
+          const [first] = events;
+          assert.deepEqual([first.source, first.event_type], ["Runner", "Exec"]);
+          assert.deepEqual(first.payload.argv, ["sh", "-c", command]);
           const shimExecs = events.filter((e) => e.source === "Shim" && e.event_type === "Exec")
             .map((e) => String(e.payload.path));
           assert.ok(shimExecs.some((path) => path.endsWith("/ls")), shimExecs.join(", "));
@@ -205,6 +209,15 @@ Deno.test({
           assert.equal(exit?.payload.exit_code, 0);
         },
       );
+
+      await t.step("the agent command's exit status passes through the runner", async () => {
+        const run = await podmanCompose(["run", "--rm", "agent", "sh", "-c", "exit 3"], {
+          project,
+          env,
+          allowFailure: true,
+        });
+        assert.equal(run.code, 3, run.stderr);
+      });
 
       await t.step("stopping the collector container drains it and exits 0", async () => {
         await podmanCompose(["stop", "--timeout", "20", "collector"], { project, env });
