@@ -79,21 +79,12 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
     try {
       const logFile = sessionLogPath(link.logDir, sessionId);
       const childEnv = childEnvironment(env, { shim, socket: link.socket, sessionId, agent });
-      const cwd = Deno.cwd();
-      const exec: ExecPayload = {
-        call: "run",
-        path: resolveProgram(command[0], { searchPath: env.PATH, cwd }) ?? command[0],
-        argv: command,
-        env: redactEnvironment(childEnv),
-        cwd,
-        probe: { ...probe },
-        capture,
-      };
+      const exec = execPayload(command, { childEnv, probe: { ...probe }, capture });
       const offset = await fileSize(logFile);
       await stream.send({ event_type: "Exec", payload: exec });
       // The collector reads every connection on its own; seeing the Exec on
       // disk first keeps it ahead of the events the command's shim sends.
-      const logFound = await waitForOwn(logFile, stream, { timeoutMs: 1000, offset }) !== null;
+      await waitForOwn(logFile, stream, { timeoutMs: 1000, offset });
       const end = await runChild(command, { env: childEnv, relay });
       stream.startNewConnection();
       if (end.started) {
@@ -108,7 +99,9 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
         console.error(`run: ${end.message}`);
         await stream.send({ event_type: "Exec", payload: { ...exec, errno: end.errno } });
       }
-      const timeoutMs = logFound ? options.flushTimeoutMs ?? 5000 : 200;
+      // Where no log shows up (a reused collector writing elsewhere), do not
+      // make the user wait the full flush timeout for it.
+      const timeoutMs = await logProblem(logFile) === null ? options.flushTimeoutMs ?? 5000 : 200;
       const records = await waitForOwn(logFile, stream, { timeoutMs, offset });
       const problem = records === null ? await logProblem(logFile) : null;
       const summary: RunSummary = {
@@ -129,6 +122,24 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
   } finally {
     await link.close();
   }
+}
+
+/** The runner's Exec payload for `command` (before it starts). */
+function execPayload(
+  command: string[],
+  context: Pick<ExecPayload, "probe" | "capture"> & { childEnv: Record<string, string> },
+): ExecPayload {
+  const { childEnv, probe, capture } = context;
+  const cwd = Deno.cwd();
+  return {
+    call: "run",
+    path: resolveProgram(command[0], { searchPath: childEnv.PATH, cwd }) ?? command[0],
+    argv: command,
+    env: redactEnvironment(childEnv),
+    cwd,
+    probe,
+    capture,
+  };
 }
 
 /** Waits for the runner's last delivered event to show in the log. */
