@@ -17,6 +17,7 @@ export type RejectReason =
   | "payload_mismatch"
   | "schema_violation"
   | "overlong_line"
+  | "partial_line_timeout"
   | "torn_tail";
 
 /** Every reject reason, in the order stats list them. */
@@ -30,6 +31,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "payload_mismatch",
   "schema_violation",
   "overlong_line",
+  "partial_line_timeout",
   "torn_tail",
 ];
 

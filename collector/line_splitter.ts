@@ -14,14 +14,29 @@ export interface LineSink {
    * one call. The bytes may be a view of a reused read buffer: consume them before returning.
    */
   lines(run: Uint8Array): void;
-  /** A line went over the limit; `head` holds its first bytes. It is discarded up to `\n`. */
-  overlong(head: Uint8Array): void;
+  /**
+   * A line went over the limit (`cause` "line"), or holding it would exceed the memory shared by
+   * all splitters (`cause` "memory"); `head` holds its first bytes. It is discarded up to `\n`.
+   */
+  overlong(head: Uint8Array, cause: "line" | "memory"): void;
+}
+
+/**
+ * Bytes of unfinished lines held by all splitters together, and their limit: without it, 4096
+ * connections each holding a 1 MiB half line could exhaust memory.
+ */
+export interface HeldBytesBudget {
+  /** Bytes held now (updated by the splitters). */
+  used: number;
+  /** Most bytes all splitters may hold. */
+  readonly limit: number;
 }
 
 /**
  * Cuts chunks into lines. A line longer than `maxLineBytes` is reported once through
  * {@linkcode LineSink.overlong} and then skipped up to the next newline, so the stream stays
- * usable; memory per splitter never exceeds `maxLineBytes`.
+ * usable; memory per splitter never exceeds `maxLineBytes`, and all splitters sharing a
+ * {@linkcode HeldBytesBudget} never hold more than its limit.
  *
  * @example
  * ```ts
@@ -42,11 +57,27 @@ export class LineSplitter {
   #parts: Uint8Array[] = [];
   #partBytes = 0;
   #discarding = false;
+  #budget: HeldBytesBudget;
 
-  /** Creates a splitter that passes lines of at most `maxLineBytes` bytes to `sink`. */
-  constructor(maxLineBytes: number, sink: LineSink) {
+  /**
+   * Creates a splitter that passes lines of at most `maxLineBytes` bytes to `sink`; `budget` is
+   * shared with other splitters (default: one of its own, limited to `maxLineBytes`).
+   */
+  constructor(maxLineBytes: number, sink: LineSink, options: { budget?: HeldBytesBudget } = {}) {
     this.#maxLineBytes = maxLineBytes;
     this.#sink = sink;
+    this.#budget = options.budget ?? { used: 0, limit: maxLineBytes };
+  }
+
+  /**
+   * Drops the unfinished line (e.g. when its connection timed out) and returns its first bytes,
+   * for the record of what was dropped; empty when nothing was held.
+   */
+  takePartial(): Uint8Array {
+    const head = this.#parts[0] ?? new Uint8Array(0);
+    this.#release();
+    this.#discarding = false;
+    return head;
   }
 
   /** True while bytes of an unfinished line are held (or being discarded). */
@@ -82,11 +113,16 @@ export class LineSplitter {
   #hold(rest: Uint8Array): void {
     if (this.#discarding) return;
     if (this.#partBytes + rest.length > this.#maxLineBytes) {
-      this.#startDiscarding(rest);
+      this.#startDiscarding(rest, "line");
+      return;
+    }
+    if (this.#budget.used + rest.length > this.#budget.limit) {
+      this.#startDiscarding(rest, "memory");
       return;
     }
     this.#parts.push(rest.slice());
     this.#partBytes += rest.length;
+    this.#budget.used += rest.length;
   }
 
   /** Passes on lines that lie whole in one chunk, as few runs as the length limit allows. */
@@ -102,7 +138,7 @@ export class LineSplitter {
       if (end === -1) end = run.length;
       if (end - start > this.#maxLineBytes) {
         if (start > runStart) this.#sink.lines(run.subarray(runStart, start - 1));
-        this.#sink.overlong(run.subarray(start, end));
+        this.#sink.overlong(run.subarray(start, end), "line");
         runStart = end + 1;
       }
       start = end + 1;
@@ -116,7 +152,7 @@ export class LineSplitter {
       return;
     }
     if (this.#partBytes + tail.length > this.#maxLineBytes) {
-      this.#startDiscarding(tail);
+      this.#startDiscarding(tail, "line");
       this.#discarding = false;
       return;
     }
@@ -131,16 +167,20 @@ export class LineSplitter {
       offset += part.length;
     }
     line.set(tail, offset);
-    this.#parts = [];
-    this.#partBytes = 0;
+    this.#release();
     this.#sink.lines(line);
   }
 
-  #startDiscarding(rest: Uint8Array): void {
+  #startDiscarding(rest: Uint8Array, cause: "line" | "memory"): void {
     const head = this.#parts.length > 0 ? this.#parts[0] : rest;
+    this.#release();
+    this.#discarding = true;
+    this.#sink.overlong(head, cause);
+  }
+
+  #release(): void {
+    this.#budget.used -= this.#partBytes;
     this.#parts = [];
     this.#partBytes = 0;
-    this.#discarding = true;
-    this.#sink.overlong(head);
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { CollectorConfig } from "./config.ts";
 import { ingestLine, ingestText, type LineOutcome, type RejectReason } from "./ingest.ts";
-import { LineSplitter } from "./line_splitter.ts";
+import { type HeldBytesBudget, LineSplitter } from "./line_splitter.ts";
 import { LogWriter } from "./log_writer.ts";
 import { RejectLog } from "./reject_log.ts";
 import { claimSocketPath, SocketPathError } from "./socket_path.ts";
@@ -131,6 +131,7 @@ class Collector {
   #writer: LogWriter;
   #rejects: RejectLog;
   #connections = new Set<Connection>();
+  #heldBytes: HeldBytesBudget;
   #handlers = new Set<Promise<void>>();
   #nextId = 1;
   #receivedAt = "";
@@ -145,6 +146,7 @@ class Collector {
     this.#config = config;
     this.#listener = listener;
     this.#log = log;
+    this.#heldBytes = { used: 0, limit: config.maxBufferBytes };
     this.#writer = new LogWriter({
       logDir: config.logDir,
       maxOpenFiles: config.maxOpenFiles,
@@ -239,17 +241,19 @@ class Collector {
     };
     connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
       lines: (run) => this.#ingestRun(run, connection),
-      overlong: (head) =>
+      overlong: (head, cause) =>
         this.#rejectCounted({
           reason: "overlong_line",
           path: "",
-          message:
-            `line longer than ${this.#config.maxLineBytes} bytes; discarded up to its newline`,
+          message: cause === "line"
+            ? `line longer than ${this.#config.maxLineBytes} bytes; discarded up to its newline`
+            : `unfinished lines of all connections hold over ${this.#heldBytes.limit} bytes; ` +
+              "this line is discarded up to its newline",
           line: head,
           connection: connection.id,
-          bytes: this.#config.maxLineBytes + 1,
+          bytes: cause === "line" ? this.#config.maxLineBytes + 1 : head.length,
         }),
-    });
+    }, { budget: this.#heldBytes });
     this.#connections.add(connection);
     const handler = this.#handle(connection).finally(() => {
       this.#connections.delete(connection);
@@ -370,10 +374,16 @@ class Collector {
     for (const connection of this.#connections) {
       if (!connection.splitter.hasPartialLine || now - connection.lastProgress <= timeout) continue;
       connection.dropPartial = true;
-      this.#counters.partialLineTimeouts++;
       this.#log("closing a connection whose partial line made no progress", {
         connection: connection.id,
         timeoutMs: timeout,
+      });
+      this.#rejectCounted({
+        reason: "partial_line_timeout",
+        path: "",
+        message: `no newline and no new bytes for ${timeout} ms; connection closed`,
+        line: connection.splitter.takePartial(),
+        connection: connection.id,
       });
       closeQuietly(connection.conn);
     }

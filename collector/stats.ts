@@ -17,8 +17,6 @@ export interface Counters {
   connectionsAccepted: number;
   /** Connections refused because `maxConnections` were open. */
   connectionsRefused: number;
-  /** Connections closed because a partial line made no progress in time. */
-  partialLineTimeouts: number;
   /** Rejected lines by reason. */
   rejects: Record<RejectReason, number>;
   /** Failed writes or fsyncs (each retried). */
@@ -43,7 +41,6 @@ export function newCounters(): Counters {
     bytesWritten: 0,
     connectionsAccepted: 0,
     connectionsRefused: 0,
-    partialLineTimeouts: 0,
     rejects,
     writeErrors: 0,
     batches: 0,

@@ -158,7 +158,29 @@ Deno.test("a partial line without progress is closed after the timeout; idle con
   await writeAll(idle, toLines([execEvent("idle-ok", 0)]));
   await collector.waitForEvents("idle-ok", (e) => e.length === 1);
   idle.close();
-  await collector.waitForLog(/partial line made no progress/);
+  const [record] = await waitForRejects(collector, 1);
+  assert.equal(record.reason, "partial_line_timeout");
+  assert.equal(record.sample, '{"v":1,"timest');
+});
+
+Deno.test("half lines of all connections together cannot hold more memory than the buffer limit", async () => {
+  await using collector = await startTestCollector({
+    settings: { maxBufferBytes: 64 * 1024, maxLineBytes: 48 * 1024 },
+  });
+  const first = await Deno.connect({ transport: "unix", path: collector.socket });
+  const second = await Deno.connect({ transport: "unix", path: collector.socket });
+  await writeAll(first, "a".repeat(40 * 1024));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await writeAll(second, "b".repeat(40 * 1024));
+
+  const [record] = await waitForRejects(collector, 1);
+  assert.equal(record.reason, "overlong_line");
+  assert.match(String(record.message), /unfinished lines of all connections/);
+  assert.ok(String(record.sample).startsWith("bbb"));
+  await writeAll(second, "\n" + toLines([execEvent("budget", 0)]));
+  await collector.waitForEvents("budget", (e) => e.length === 1);
+  first.close();
+  second.close();
 });
 
 Deno.test("connections over the maximum are closed at once and counted", async () => {

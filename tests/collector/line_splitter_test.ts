@@ -47,3 +47,21 @@ Deno.test("an unterminated last line is delivered when the stream ends", () => {
 Deno.test("a half line is not delivered while the stream is still open", () => {
   assert.deepEqual(split(100, ["a\nhalf"]), ["a"]);
 });
+
+Deno.test("a shared budget stops splitters from holding more than its limit together", () => {
+  const budget = { used: 0, limit: 6 };
+  const seen: string[] = [];
+  const decoder = new TextDecoder();
+  const sink = (name: string) => ({
+    lines: (run: Uint8Array) => seen.push(`${name}:${decoder.decode(run)}`),
+    overlong: (_head: Uint8Array, cause: string) => seen.push(`${name}:OVERLONG(${cause})`),
+  });
+  const a = new LineSplitter(100, sink("a"), { budget });
+  const b = new LineSplitter(100, sink("b"), { budget });
+  a.push(encode("aaaa"));
+  b.push(encode("bbbb"));
+  b.push(encode("b\nok\n"));
+  a.push(encode("\n"));
+  assert.deepEqual(seen, ["b:OVERLONG(memory)", "b:ok", "a:aaaa"]);
+  assert.equal(budget.used, 0);
+});
