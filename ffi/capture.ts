@@ -25,7 +25,13 @@ const SHIM = "the LD_PRELOAD shim captures exec, open and connect";
 
 /**
  * Whether this kernel and process could host a seccomp user-notification exec
- * trap: not WSL2, notification available, and a filter installable.
+ * trap: not WSL, notification available, and a filter installable.
+ *
+ * @example
+ * ```ts
+ * import { probeEnvironment, seccompTrapPossible } from "./mod.ts";
+ * console.log(seccompTrapPossible(probeEnvironment()));
+ * ```
  */
 export function seccompTrapPossible(probe: ProbeResult): boolean {
   return probe.wsl.value === "none" && probe.user_notification.value === true &&

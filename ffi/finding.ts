@@ -31,7 +31,15 @@ export function unknown(reason: string): Unknown {
   return { value: "unknown", reason };
 }
 
-/** Whether a finding holds a value. */
+/**
+ * Whether a finding holds a value.
+ *
+ * @example
+ * ```ts
+ * import { isKnown, unknown } from "./finding.ts";
+ * console.log(isKnown(unknown("no libc"))); // false
+ * ```
+ */
 export function isKnown<T>(finding: Finding<T>): finding is Known<T> {
   return !("reason" in finding);
 }
@@ -47,7 +55,15 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [95, "EOPNOTSUPP"],
 ]);
 
-/** The symbolic name of an errno value the probe can meet ("errno N" otherwise). */
+/**
+ * The symbolic name of an errno value the probe can meet ("errno N" otherwise).
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "./finding.ts";
+ * console.log(errnoName(95)); // "EOPNOTSUPP"
+ * ```
+ */
 export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
 }

@@ -26,6 +26,12 @@ export type TextReader = (path: string) => TextRead;
  * Classifies a kernel string. WSL2 kernels are built as
  * "*-microsoft-standard-WSL2" (custom ones keep "microsoft-standard"); WSL1
  * reports a fake "4.4.0-NNNNN-Microsoft" release.
+ *
+ * @example
+ * ```ts
+ * import { classifyWsl } from "./kernel.ts";
+ * console.log(classifyWsl("5.15.153.1-microsoft-standard-WSL2")); // "wsl2"
+ * ```
  */
 export function classifyWsl(text: string): WslKind {
   if (/WSL2|microsoft-standard/i.test(text)) return "wsl2";

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { chooseCapture, probeEnvironment } from "./ffi/mod.ts";
+ * import { chooseCapture, probeEnvironment } from "./mod.ts";
  * const probe = probeEnvironment({ procRoot: "/proc" });
  * const { mode, reason } = chooseCapture(probe);
  * console.log(mode, reason);

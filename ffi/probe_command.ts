@@ -86,7 +86,15 @@ export function formatProbeTable(report: ProbeReport): string {
   return lines.join("\n");
 }
 
-/** Runs `probe`; returns the exit code. */
+/**
+ * Runs `probe`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { probeCommand } from "./probe_command.ts";
+ * await probeCommand(["--json"]);
+ * ```
+ */
 export function probeCommand(args: string[]): Promise<number> {
   let values;
   try {

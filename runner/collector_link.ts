@@ -37,6 +37,12 @@ export interface LinkCollectorOptions {
 /**
  * The default log directory of collectors the runner starts: the XDG state
  * directory, which a normal user can write without setup.
+ *
+ * @example
+ * ```ts
+ * import { defaultRunLogDir } from "./collector_link.ts";
+ * console.log(defaultRunLogDir({ HOME: "/home/me" })); // "/home/me/.local/state/containai/logs"
+ * ```
  */
 export function defaultRunLogDir(env: Readonly<Record<string, string>>): string {
   if (env.XDG_STATE_HOME?.startsWith("/")) return `${env.XDG_STATE_HOME}/containai/logs`;

@@ -22,7 +22,15 @@ export const SECRET_NAME_PARTS: readonly string[] = [
 /** What replaces a secret value. */
 export const REDACTED = "[REDACTED]";
 
-/** Whether a variable name looks like it holds a secret. */
+/**
+ * Whether a variable name looks like it holds a secret.
+ *
+ * @example
+ * ```ts
+ * import { isSecretName } from "./environment.ts";
+ * console.log(isSecretName("github_token"), isSecretName("HOME")); // true false
+ * ```
+ */
 export function isSecretName(name: string): boolean {
   const upper = name.toUpperCase();
   return SECRET_NAME_PARTS.some((part) => upper.includes(part));

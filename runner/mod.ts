@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { runAudited } from "./runner/mod.ts";
+ * import { runAudited } from "./mod.ts";
  * const { exitCode, summary } = await runAudited(["sh", "-c", "ls /"]);
  * console.log(exitCode, summary.log_file, summary.counts);
  * ```

@@ -42,7 +42,15 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Runs `run`; returns the exit code. */
+/**
+ * Runs `run`; returns the exit code (the command's, or 2/125 for the runner's own errors).
+ *
+ * @example
+ * ```ts
+ * import { runCommand } from "./run_command.ts";
+ * Deno.exit(await runCommand(["--quiet", "--", "sh", "-c", "ls /"]));
+ * ```
+ */
 export async function runCommand(args: string[]): Promise<number> {
   const separator = args.indexOf("--");
   const own = separator === -1 ? args : args.slice(0, separator);

@@ -5,7 +5,15 @@
  */
 import { type LogRecord, parseLog } from "./summary.ts";
 
-/** The session log file of `sessionId` under `logDir`. */
+/**
+ * The session log file of `sessionId` under `logDir`.
+ *
+ * @example
+ * ```ts
+ * import { sessionLogPath } from "./session_log.ts";
+ * console.log(sessionLogPath("/mnt/logs", "s1")); // "/mnt/logs/session-s1.jsonl"
+ * ```
+ */
 export function sessionLogPath(logDir: string, sessionId: string): string {
   return `${logDir.replace(/\/+$/, "")}/session-${sessionId}.jsonl`;
 }

@@ -106,8 +106,17 @@ export function summarizeRecords(
  *
  * @example
  * ```ts
- * import { formatSummary } from "./summary.ts";
- * console.error(formatSummary(summary));
+ * import { formatSummary, summarizeRecords } from "./summary.ts";
+ * const counted = summarizeRecords([{ event_type: "Exec", payload: { path: "/usr/bin/ls" } }]);
+ * console.error(formatSummary({
+ *   session_id: "s1",
+ *   agent: "sh",
+ *   log_file: "/mnt/logs/session-s1.jsonl",
+ *   exit_code: 0,
+ *   log_complete: true,
+ *   runner_events_dropped: 0,
+ *   ...counted,
+ * }));
  * ```
  */
 export function formatSummary(summary: RunSummary): string {
