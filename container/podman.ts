@@ -19,6 +19,8 @@ export interface PodmanOptions {
   stdin?: Uint8Array | ReadableStream<Uint8Array>;
   /** Stream podman's stderr to ours (long builds) instead of capturing it. */
   inheritStderr?: boolean;
+  /** Run podman (and the build containers it starts) under `nice -n NICENESS`. */
+  niceness?: number;
 }
 
 /**
@@ -32,8 +34,11 @@ export interface PodmanOptions {
  * ```
  */
 export async function podman(args: string[], options: PodmanOptions = {}): Promise<PodmanResult> {
-  const child = new Deno.Command("podman", {
-    args,
+  const [program, fullArgs] = options.niceness === undefined
+    ? ["podman", args]
+    : ["nice", ["-n", String(options.niceness), "podman", ...args]];
+  const child = new Deno.Command(program, {
+    args: fullArgs,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: options.inheritStderr ? "inherit" : "piped",

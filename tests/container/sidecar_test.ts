@@ -183,7 +183,10 @@ Deno.test({
         "ls and cat run under the runner in the agent container reach the host's session log",
         async () => {
           const command = "ls /opt/containai/app >/dev/null && cat /etc/os-release >/dev/null";
-          await podmanCompose(["run", "--rm", "agent", "sh", "-c", command], { project, env });
+          await podmanCompose(["run", "-T", "--rm", "agent", "sh", "-c", command], {
+            project,
+            env,
+          });
           const [file] = await waitFor("one session file", async () => {
             const files = await sessionFiles(logDir);
             return files.length === 1 ? files : undefined;
@@ -211,7 +214,7 @@ Deno.test({
       );
 
       await t.step("the agent command's exit status passes through the runner", async () => {
-        const run = await podmanCompose(["run", "--rm", "agent", "sh", "-c", "exit 3"], {
+        const run = await podmanCompose(["run", "-T", "--rm", "agent", "sh", "-c", "exit 3"], {
           project,
           env,
           allowFailure: true,
