@@ -11,6 +11,7 @@ import { SignalRelay } from "./signal_relay.ts";
 import { linkCollector } from "./collector_link.ts";
 import { childEnvironment, redactEnvironment } from "./environment.ts";
 import { RunnerEventStream } from "./event_stream.ts";
+import { limitLists } from "./payload_limit.ts";
 import { resolveProgram } from "./program_path.ts";
 import { agentFromCommand, checkAgent, checkSessionId, newSessionId } from "./session.ts";
 import { fileSize, logProblem, sessionLogPath, waitForRecord } from "./session_log.ts";
@@ -131,14 +132,16 @@ function execPayload(
 ): ExecPayload {
   const { childEnv, probe, capture } = context;
   const cwd = Deno.cwd();
+  const { argv, env, truncated } = limitLists(command, redactEnvironment(childEnv));
   return {
     call: "run",
     path: resolveProgram(command[0], { searchPath: childEnv.PATH, cwd }) ?? command[0],
-    argv: command,
-    env: redactEnvironment(childEnv),
+    argv,
+    env,
     cwd,
     probe,
     capture,
+    ...(truncated ? { truncated: true as const } : {}),
   };
 }
 

@@ -222,3 +222,19 @@ Deno.test("a log dir that does not match the reused collector's is reported, not
     await Deno.remove(wrong, { recursive: true });
   }
 });
+
+Deno.test("an environment larger than the collector's line limit still gives a stored, truncated Exec", async () => {
+  await using collector = await startTestCollector();
+  const big: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) big[`BIG_${i}`] = "x".repeat(100_000);
+  const result = await runRunner(
+    ["--socket", collector.socket, "--log-dir", collector.logDir, "--session", "big-env"]
+      .concat(["--shim", await testShim(), "--quiet", "--", "true"]),
+    { env: baseEnv(big) },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const runner = (await collector.readSession("big-env") as Line[])
+    .filter((event) => event.source === "Runner");
+  assertEquals(runner.map((event) => event.event_type), ["Exec", "Exit"]);
+  assertEquals(runner[0].payload.truncated, true);
+});
