@@ -77,7 +77,7 @@ export class LogWriter {
   #wake: (() => void) | undefined;
   #closing = false;
   #abandoned = false;
-  #lastSync = Date.now();
+  #lastSync = 0;
   #backoffMs = 0;
   #done: Promise<void>;
 

@@ -395,7 +395,7 @@ class Collector {
     const busy = now.bytesIn !== before.bytesIn || now.connectionsAccepted !==
         before.connectionsAccepted ||
       now.connectionsRefused !== before.connectionsRefused ||
-      now.bytesWritten !== before.bytesWritten;
+      now.bytesWritten !== before.bytesWritten || now.fsyncs !== before.fsyncs;
     if (busy) {
       console.error(statsLine("stats", now, before, this.#gauges(), this.#config.statsIntervalMs));
     }

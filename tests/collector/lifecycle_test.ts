@@ -147,3 +147,20 @@ Deno.test("the socket mode is configurable", async () => {
   await using collector = await startTestCollector({ settings: { socketMode: "0600" } });
   assert.equal((await Deno.lstat(collector.socket)).mode! & 0o777, 0o600);
 });
+
+Deno.test("SIGINT shuts the collector down cleanly like SIGTERM", async () => {
+  await withTempDir(async (dir) => {
+    const collector = await startCollectorProcess({
+      socket: join(dir, "audit.sock"),
+      logDir: join(dir, "logs"),
+      onStderr: () => {},
+    });
+    await send(collector.socket, toLines([execEvent("interrupted", 0)]));
+    Deno.kill(collector.pid, "SIGINT");
+
+    assert.equal(await collector.exited, 0);
+    const events = await readJsonLines(join(dir, "logs", "session-interrupted.jsonl"));
+    assert.equal(events.length, 1);
+    await assert.rejects(Deno.lstat(collector.socket), Deno.errors.NotFound);
+  });
+});
