@@ -34,6 +34,7 @@ const PR_GET_NO_NEW_PRIVS = 39;
 const SECCOMP_SET_MODE_FILTER = 1n;
 const SECCOMP_GET_ACTION_AVAIL = 2n;
 const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+const EPERM = 1;
 const EACCES = 13;
 const EFAULT = 14;
 const EINVAL = 22;
@@ -117,6 +118,8 @@ function userNotification(libc: Libc, arch: string): Finding<boolean> {
       return { value: false, source: "seccomp", detail: `${name}: kernel predates ACTION_AVAIL` };
     case ENOSYS:
       return { value: false, source: "seccomp", detail: `${name}: no seccomp syscall` };
+    case EPERM:
+      return { value: false, source: "seccomp", detail: `${name}: seccomp() blocked by a filter` };
     default:
       return unknown(`seccomp(SECCOMP_GET_ACTION_AVAIL) failed with ${name}`);
   }
@@ -137,6 +140,12 @@ function filterInstall(libc: Libc, arch: string): Finding<FilterInstall> {
     case EINVAL:
     case ENOSYS:
       return { value: "blocked", source: "seccomp", detail: `${name}: no seccomp filter support` };
+    case EPERM:
+      return {
+        value: "blocked",
+        source: "seccomp",
+        detail: `${name}: seccomp() blocked by a filter`,
+      };
     default:
       if (result.value === 0) {
         return unknown("seccomp(SECCOMP_SET_MODE_FILTER) unexpectedly succeeded");
