@@ -14,6 +14,7 @@ import { SNOOPY_LIBRARY } from "./peers.ts";
 import { stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatPercent, median, range, relativeOverhead } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
+import { straceAvailable, syscallsPerIteration } from "./syscalls.ts";
 import { buildShim } from "../toolchain/mod.ts";
 
 const SNOOPY_TEMPLATE = new URL("snoopy.ini", import.meta.url);
@@ -95,18 +96,20 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
     const template = await Deno.readTextFile(SNOOPY_TEMPLATE);
     await Deno.writeTextFile(snoopyConfig, template.replaceAll("@LOG_FILE@", snoopyLog));
     const script = loopScript(options.execs);
+    const shimEnv = (session: string): Record<string, string> => ({
+      LD_PRELOAD: shim,
+      CONTAINAI_AUDIT_SOCKET: paths.socket,
+      CONTAINAI_SESSION_ID: session,
+      CONTAINAI_AGENT: "bench",
+    });
+    const snoopyMount = { source: snoopyConfig, target: SNOOPY_CONFIG_PATH };
     const contenders: Contender<LoopSample>[] = [
       { name: NONE, run: () => timeBash(script, {}) },
       {
         name: SHIM,
         run: async (round) => {
           const session = `bench-exec-${round}`;
-          const sample = await timeBash(script, {
-            LD_PRELOAD: shim,
-            CONTAINAI_AUDIT_SOCKET: paths.socket,
-            CONTAINAI_SESSION_ID: session,
-            CONTAINAI_AGENT: "bench",
-          });
+          const sample = await timeBash(script, shimEnv(session));
           await expectLines(`${paths.logDir}/session-${session}.jsonl`, options.execs, "/bin/true");
           return sample;
         },
@@ -116,7 +119,7 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
         run: async () => {
           const before = await linesIn(snoopyLog, "/bin/true");
           const sample = await timeBash(script, { LD_PRELOAD: SNOOPY_LIBRARY }, {
-            mountOver: { source: snoopyConfig, target: SNOOPY_CONFIG_PATH },
+            mountOver: snoopyMount,
           });
           const logged = (await linesIn(snoopyLog, "/bin/true")) - before;
           if (logged < options.execs) {
@@ -135,7 +138,26 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
           } ms wall, ${formatNumber(sample.cpuSeconds * 1000)} ms CPU`,
         ),
     });
-    return summarize(samples, options);
+    let syscalls: Map<string, number> | undefined;
+    if (await straceAvailable()) {
+      options.log("exec: counting system calls per exec with strace");
+      const variants: [string, Record<string, string>, MountOver?][] = [
+        [NONE, {}],
+        [SHIM, shimEnv("bench-exec-strace")],
+        [SNOOPY, { LD_PRELOAD: SNOOPY_LIBRARY }, snoopyMount],
+      ];
+      syscalls = new Map();
+      for (const [name, env, mountOver] of variants) {
+        const perExec = await syscallsPerIteration((n) => {
+          const [program, ...args] = bashCommand(loopScript(n), env, { mountOver });
+          return { program, args };
+        }, { small: 20, large: 60, workDir });
+        syscalls.set(name, perExec);
+      }
+    } else {
+      options.log("exec: strace is not available; skipping the system-call count");
+    }
+    return summarize(samples, syscalls, options);
   } finally {
     await stopServer(collector);
     await Deno.remove(workDir, { recursive: true });
@@ -150,10 +172,34 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
 async function timeBash(
   script: string,
   env: Record<string, string>,
-  options: { mountOver?: { source: string; target: string } } = {},
+  options: { mountOver?: MountOver } = {},
 ): Promise<LoopSample> {
-  const bash = ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", "-c", script];
-  const command = options.mountOver
+  const command = bashCommand(script, env, options);
+  const out = await runText(command[0], { args: command.slice(1), env: { LC_ALL: "C" } });
+  if (!out.success) throw new Error(`bash loop failed (${out.code}): ${out.stderr.trim()}`);
+  return parseLoopOutput(out.stdout);
+}
+
+/** A file bind-mounted over another in a private mount namespace. */
+interface MountOver {
+  source: string;
+  target: string;
+}
+
+/** The command line that runs `script` in bash with `env` added (and `mountOver` applied). */
+function bashCommand(
+  script: string,
+  env: Record<string, string>,
+  options: { mountOver?: MountOver } = {},
+): string[] {
+  const bash = [
+    "env",
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    "/bin/bash",
+    "-c",
+    script,
+  ];
+  return options.mountOver
     ? [
       "unshare",
       "--mount",
@@ -168,9 +214,6 @@ async function timeBash(
       ...bash,
     ]
     : bash;
-  const out = await runText(command[0], { args: command.slice(1), env: { LC_ALL: "C" } });
-  if (!out.success) throw new Error(`bash loop failed (${out.code}): ${out.stderr.trim()}`);
-  return parseLoopOutput(out.stdout);
 }
 
 async function linesIn(path: string, needle: string): Promise<number> {
@@ -194,7 +237,11 @@ async function expectLines(path: string, count: number, needle: string): Promise
   }
 }
 
-function summarize(samples: Map<string, LoopSample[]>, options: ExecLoopOptions): SuiteResult {
+function summarize(
+  samples: Map<string, LoopSample[]>,
+  syscalls: Map<string, number> | undefined,
+  options: ExecLoopOptions,
+): SuiteResult {
   const medianOf = (name: string, key: keyof LoopSample): number =>
     median(samples.get(name)!.map((sample) => sample[key]));
   const overhead = (name: string, key: keyof LoopSample): number =>
@@ -209,6 +256,7 @@ function summarize(samples: Map<string, LoopSample[]>, options: ExecLoopOptions)
       name === NONE ? "—" : formatPercent(overhead(name, "wallSeconds")),
       formatNumber(medianOf(name, "cpuSeconds") * 1000),
       name === NONE ? "—" : formatPercent(overhead(name, "cpuSeconds")),
+      syscalls ? formatNumber(syscalls.get(name)!) : "n/a",
     ];
   });
   const verdict = (fraction: number): string => (fraction <= 0.05 ? "**met**" : "**not met**");
@@ -226,7 +274,9 @@ function summarize(samples: Map<string, LoopSample[]>, options: ExecLoopOptions)
       "every exec); snoopy (Debian's libsnoopy via LD_PRELOAD only, logging to a file through " +
       "bench/snoopy.ini, bind-mounted over /etc/snoopy.ini in a private mount namespace; the " +
       "log is checked to hold every exec).",
-      `${options.rounds} rounds, contenders alternating.`,
+      `${options.rounds} rounds, contenders alternating. System calls per exec (of bash and all ` +
+      "its children) come from `strace -f -c` of the loop at 20 and 60 execs (the difference " +
+      "divided by 40); they do not depend on load.",
     ],
     columns: [
       "contender",
@@ -236,6 +286,7 @@ function summarize(samples: Map<string, LoopSample[]>, options: ExecLoopOptions)
       "wall vs no preload",
       "CPU ms (median)",
       "CPU vs no preload",
+      "syscalls per exec",
     ],
     rows,
     findings: [

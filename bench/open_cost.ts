@@ -13,6 +13,7 @@ import { compileHelper } from "./native.ts";
 import { startServer, stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
+import { straceAvailable, syscallsPerIteration } from "./syscalls.ts";
 import { buildShim } from "../toolchain/mod.ts";
 
 /** Options of {@linkcode runOpenCost}. */
@@ -57,24 +58,21 @@ export async function runOpenCost(options: OpenCostOptions): Promise<SuiteResult
     await Deno.writeTextFile(target, "opened by the benchmark\n");
     const socket = `${workDir}/sink.sock`;
     const loop = { openLoop, sink, socket, iterations: options.iterations };
-    const contenders: Contender<LoopSample>[] = [
-      { name: PLAIN, run: () => timeLoop(loop, { args: [target] }) },
-      { name: FLOOR, run: () => timeLoop(loop, { args: [target, socket], expectLines: true }) },
-      {
-        name: SHIM,
-        run: () =>
-          timeLoop(loop, {
-            args: [target],
-            expectLines: true,
-            env: {
-              LD_PRELOAD: shim,
-              CONTAINAI_AUDIT_SOCKET: socket,
-              CONTAINAI_SESSION_ID: "bench-open",
-              CONTAINAI_AGENT: "bench",
-            },
-          }),
-      },
+    const shimEnv = {
+      LD_PRELOAD: shim,
+      CONTAINAI_AUDIT_SOCKET: socket,
+      CONTAINAI_SESSION_ID: "bench-open",
+      CONTAINAI_AGENT: "bench",
+    };
+    const variants: Variant[] = [
+      { name: PLAIN, args: [target] },
+      { name: FLOOR, args: [target, socket], expectLines: true },
+      { name: SHIM, args: [target], env: shimEnv, expectLines: true },
     ];
+    const contenders: Contender<LoopSample>[] = variants.map((variant) => ({
+      name: variant.name,
+      run: () => timeLoop(loop, variant),
+    }));
     const samples = await runAlternating(contenders, {
       rounds: options.rounds,
       onSample: (name, round, sample) =>
@@ -84,9 +82,52 @@ export async function runOpenCost(options: OpenCostOptions): Promise<SuiteResult
           } ns/open wall, ${formatNumber(sample.cpuNs)} ns/open CPU`,
         ),
     });
-    return summarize(samples, options);
+    const syscalls = await countSyscalls(loop, variants, { workDir, log: options.log });
+    return summarize(samples, syscalls, options);
   } finally {
     await Deno.remove(workDir, { recursive: true });
+  }
+}
+
+/** One way of running the loop. */
+interface Variant {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  expectLines?: boolean;
+}
+
+/** System calls per open of each variant, or undefined without a usable strace. */
+async function countSyscalls(
+  setup: LoopSetup,
+  variants: Variant[],
+  options: { workDir: string; log: (line: string) => void },
+): Promise<Map<string, number> | undefined> {
+  if (!(await straceAvailable())) {
+    options.log("open: strace is not available; skipping the system-call count");
+    return undefined;
+  }
+  options.log("open: counting system calls per open with strace");
+  const sink = startServer(setup.sink, { args: [setup.socket] });
+  try {
+    await waitForSocket(sink, setup.socket);
+    const counts = new Map<string, number>();
+    for (const variant of variants) {
+      counts.set(
+        variant.name,
+        await syscallsPerIteration(
+          (n) => ({
+            program: setup.openLoop,
+            args: [String(n), ...variant.args],
+            env: variant.env,
+          }),
+          { small: 1000, large: 3000, workDir: options.workDir },
+        ),
+      );
+    }
+    return counts;
+  } finally {
+    await stopServer(sink);
   }
 }
 
@@ -126,7 +167,11 @@ async function timeLoop(
   }
 }
 
-function summarize(samples: Map<string, LoopSample[]>, options: OpenCostOptions): SuiteResult {
+function summarize(
+  samples: Map<string, LoopSample[]>,
+  syscalls: Map<string, number> | undefined,
+  options: OpenCostOptions,
+): SuiteResult {
   const medianOf = (name: string, key: "wallNs" | "cpuNs"): number =>
     median(samples.get(name)!.map((sample) => sample[key]));
   const added = (name: string, key: "wallNs" | "cpuNs"): number =>
@@ -148,6 +193,7 @@ function summarize(samples: Map<string, LoopSample[]>, options: OpenCostOptions)
       name === PLAIN
         ? "—"
         : `${formatNumber(Math.min(...runs.map((sample) => sample.delivered)) * 100)} %`,
+      syscalls ? formatNumber(syscalls.get(name)!) : "n/a",
     ];
   });
   const wallRatio = added(SHIM, "wallNs") / added(FLOOR, "wallNs");
@@ -168,7 +214,9 @@ function summarize(samples: Map<string, LoopSample[]>, options: OpenCostOptions)
       `${MIN_DELIVERED * 100} % the run fails: the shim drops events when a send would wait ` +
       "longer than its timeout, and a run that dropped many would look cheap).",
       `${options.rounds} rounds, contenders alternating. "Added" is a contender's median minus ` +
-      "plain's median; the ratio divides the shim's added cost by the floor's.",
+      "plain's median; the ratio divides the shim's added cost by the floor's. System calls " +
+      "per open come from `strace -f -c` of the loop at 1,000 and 3,000 iterations (the " +
+      "difference divided by 2,000, so start-up cancels out); they do not depend on load.",
     ],
     columns: [
       "contender",
@@ -180,6 +228,7 @@ function summarize(samples: Map<string, LoopSample[]>, options: OpenCostOptions)
       "added CPU ns",
       "added vs floor (CPU)",
       "delivered",
+      "syscalls per open",
     ],
     rows,
     findings: [
