@@ -17,7 +17,7 @@ Deno.test("a summary without a total is an error that shows it", () => {
 });
 
 Deno.test({
-  name: "a bash loop of /bin/true costs the same system calls per exec at any loop size",
+  name: "system calls per exec of a bash loop are counted per iteration, start-up excluded",
   ignore: !(await straceAvailable()),
   fn: async () => {
     const workDir = await Deno.makeTempDir();
@@ -28,7 +28,6 @@ Deno.test({
       );
       // fork/clone, execve, wait4 and the dynamic loader's calls: dozens, never fewer than 3.
       assert.ok(perExec >= 3 && perExec < 500, `${perExec} calls per exec`);
-      assert.ok(Number.isInteger(perExec * 10), `${perExec} is a whole number per 10 execs`);
     } finally {
       await Deno.remove(workDir, { recursive: true });
     }
