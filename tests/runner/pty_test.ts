@@ -4,6 +4,20 @@ import { baseEnv, readUntil, runTaskFlags, testShim } from "./helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** util-linux `script` makes the pseudo-terminal; without it these tests cannot run. */
+const SCRIPT_MISSING = (() => {
+  try {
+    new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync();
+    return false;
+  } catch {
+    console.warn(
+      "pty tests skipped: util-linux `script` is not installed (apt-get install util-linux)",
+    );
+    return true;
+  }
+})();
+
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'"'"'`)}'`;
 }
@@ -37,35 +51,41 @@ async function finish(child: Deno.ChildProcess): Promise<number> {
   return status.code;
 }
 
-Deno.test("an interactive program reads the terminal through run", async () => {
-  await using collector = await startTestCollector();
-  const child = spawnInPty([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "pty-read",
-    "--shim",
-    await testShim(),
-    "--quiet",
-    "--",
-    "sh",
-    "-c",
-    'if [ -t 0 ] && [ -t 1 ]; then echo on-a-tty; fi; printf "name? "; read name; echo "hello $name"',
-  ]);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const prompt = await readUntil(reader, "name? ");
-  assertMatch(prompt, /on-a-tty/);
-  await type(child, "world\n");
-  await readUntil(reader, "hello world");
-  reader.releaseLock();
-  assertEquals(await finish(child), 0);
-  const events = await collector.readSession("pty-read");
-  assertEquals(events.findLast((event) => event.source === "Runner")?.event_type, "Exit");
-});
+Deno.test(
+  { name: "an interactive program reads the terminal through run", ignore: SCRIPT_MISSING },
+  async () => {
+    await using collector = await startTestCollector();
+    const child = spawnInPty([
+      "--socket",
+      collector.socket,
+      "--log-dir",
+      collector.logDir,
+      "--session",
+      "pty-read",
+      "--shim",
+      await testShim(),
+      "--quiet",
+      "--",
+      "sh",
+      "-c",
+      'if [ -t 0 ] && [ -t 1 ]; then echo on-a-tty; fi; printf "name? "; read name; echo "hello $name"',
+    ]);
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const prompt = await readUntil(reader, "name? ");
+    assertMatch(prompt, /on-a-tty/);
+    await type(child, "world\n");
+    await readUntil(reader, "hello world");
+    reader.releaseLock();
+    assertEquals(await finish(child), 0);
+    const events = await collector.readSession("pty-read");
+    assertEquals(events.findLast((event) => event.source === "Runner")?.event_type, "Exit");
+  },
+);
 
-Deno.test("a Ctrl-C typed on the terminal reaches the command exactly once", async () => {
+Deno.test({
+  name: "a Ctrl-C typed on the terminal reaches the command exactly once",
+  ignore: SCRIPT_MISSING,
+}, async () => {
   await using collector = await startTestCollector();
   const child = spawnInPty([
     "--socket",
@@ -91,7 +111,10 @@ Deno.test("a Ctrl-C typed on the terminal reaches the command exactly once", asy
   assertEquals(output.match(/got-int/g)?.length, 1, output);
 });
 
-Deno.test("a Ctrl-C typed on the terminal interrupts the command, not the collector run started", async () => {
+Deno.test({
+  name: "a Ctrl-C typed on the terminal interrupts the command, not the collector run started",
+  ignore: SCRIPT_MISSING,
+}, async () => {
   const home = await Deno.makeTempDir({ prefix: "runner-pty-home-" });
   try {
     const env = baseEnv({
