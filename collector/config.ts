@@ -146,7 +146,16 @@ export function validateConfig(value: unknown, origin: string): CollectorConfig 
   return parsed.data;
 }
 
-/** Reads the absolute-path requirement the served process relies on. */
+/**
+ * Throws a {@linkcode ConfigError} unless `socket` and `logDir` are absolute (the served process
+ * gets its permissions for exactly these paths).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG, requireAbsolutePaths } from "./config.ts";
+ * requireAbsolutePaths({ ...DEFAULT_CONFIG });
+ * ```
+ */
 export function requireAbsolutePaths(config: CollectorConfig): void {
   for (const key of ["socket", "logDir"] as const) {
     if (!isAbsolute(config[key])) {

@@ -212,13 +212,12 @@ class Collector {
   /** Prints the exit summary on stderr. */
   printSummary(): void {
     console.error(
-      statsLine(
-        "summary",
-        this.#counters,
-        newCounters(),
-        this.#gauges(),
-        Date.now() - this.#started,
-      ),
+      statsLine("summary", {
+        counters: this.#counters,
+        previous: newCounters(),
+        gauges: this.#gauges(),
+        intervalMs: Date.now() - this.#started,
+      }),
     );
   }
 
@@ -397,7 +396,12 @@ class Collector {
       now.connectionsRefused !== before.connectionsRefused ||
       now.bytesWritten !== before.bytesWritten || now.fsyncs !== before.fsyncs;
     if (busy) {
-      console.error(statsLine("stats", now, before, this.#gauges(), this.#config.statsIntervalMs));
+      console.error(statsLine("stats", {
+        counters: now,
+        previous: before,
+        gauges: this.#gauges(),
+        intervalMs: this.#config.statsIntervalMs,
+      }));
     }
     this.#lastStats = snapshot(now);
   }

@@ -59,35 +59,47 @@ export interface Gauges {
   bufferedBytes: number;
 }
 
+/** What one stats line reports. */
+export interface StatsSample {
+  /** The counters now. */
+  counters: Counters;
+  /** The counters at the start of the interval (fresh counters for the whole run). */
+  previous: Counters;
+  /** Gauges sampled now. */
+  gauges: Gauges;
+  /** Length of the interval, for the rates. */
+  intervalMs: number;
+}
+
 /**
  * One stats line: `kind` is "stats" every interval and "summary" at exit; rates are per second
- * over `intervalMs`.
+ * over the interval.
  *
  * @example
  * ```ts
  * import { newCounters, statsLine } from "./stats.ts";
- * const c = newCounters();
- * console.error(statsLine("stats", c, c, { connections: 0, openFiles: 0, bufferedBytes: 0 }, 1000));
+ * const counters = newCounters();
+ * console.error(statsLine("stats", {
+ *   counters,
+ *   previous: newCounters(),
+ *   gauges: { connections: 0, openFiles: 0, bufferedBytes: 0 },
+ *   intervalMs: 10_000,
+ * }));
  * ```
  */
-export function statsLine(
-  kind: "stats" | "summary",
-  now: Counters,
-  before: Counters,
-  gauges: Gauges,
-  intervalMs: number,
-): string {
-  const seconds = Math.max(intervalMs, 1) / 1000;
+export function statsLine(kind: "stats" | "summary", sample: StatsSample): string {
+  const { counters, previous } = sample;
+  const seconds = Math.max(sample.intervalMs, 1) / 1000;
   const rejects = Object.fromEntries(
-    Object.entries(now.rejects).filter(([, count]) => count > 0),
+    Object.entries(counters.rejects).filter(([, count]) => count > 0),
   );
   return JSON.stringify({
     time: new Date().toISOString(),
     kind,
-    eventsPerSecond: Math.round((now.events - before.events) / seconds),
-    bytesInPerSecond: Math.round((now.bytesIn - before.bytesIn) / seconds),
-    ...gauges,
-    ...now,
+    eventsPerSecond: Math.round((counters.events - previous.events) / seconds),
+    bytesInPerSecond: Math.round((counters.bytesIn - previous.bytesIn) / seconds),
+    ...sample.gauges,
+    ...counters,
     rejects,
   });
 }
