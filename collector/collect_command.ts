@@ -80,7 +80,29 @@ export async function collectCommand(args: string[]): Promise<number> {
     return 0;
   }
   await prepareDirectories(config);
+  await warnAboutFileLimit(config);
   return await runServed(config);
+}
+
+/**
+ * The served process inherits this process's descriptor limit; below what the settings need,
+ * extra producers wait in the socket backlog instead of being served, so say so up front.
+ */
+async function warnAboutFileLimit(config: CollectorConfig): Promise<void> {
+  let limits: string;
+  try {
+    limits = await Deno.readTextFile("/proc/self/limits");
+  } catch {
+    return;
+  }
+  const soft = Number(limits.match(/^Max open files\s+(\d+)/m)?.[1]);
+  const needed = config.maxConnections + config.maxOpenFiles + 32;
+  if (Number.isFinite(soft) && soft < needed) {
+    console.error(
+      `collect: warning: the open-file limit is ${soft}, but maxConnections + maxOpenFiles need ` +
+        `about ${needed}; raise it (ulimit -n ${needed}) or lower --max-connections`,
+    );
+  }
 }
 
 interface ParsedArgs {

@@ -19,6 +19,7 @@ const DRAIN_QUIET_MS = 200;
 /** A timer firing this much later than due shows the event loop was blocked meanwhile. */
 const LATE_TIMER_MS = 50;
 const FIRST_READ_BYTES = 4096;
+const ACCEPT_RETRY_MS = 50;
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
@@ -174,11 +175,7 @@ class Collector {
 
   /** Accepts until shutdown, drains, writes everything; returns bytes left unwritten. */
   async run(): Promise<number> {
-    try {
-      for await (const conn of this.#listener) this.#accept(conn);
-    } catch (error) {
-      if (!this.#stopping) this.#log("accept failed", { error: (error as Error).message });
-    }
+    await this.#acceptUntilStopped();
     this.shutdown();
     while (this.#handlers.size > 0) await Promise.all(this.#handlers);
     clearTimeout(this.#drainDeadline);
@@ -219,6 +216,29 @@ class Collector {
         intervalMs: Date.now() - this.#started,
       }),
     );
+  }
+
+  async #acceptUntilStopped(): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping) return;
+        // EMFILE/ENFILE (out of file descriptors) must not end the collector: the pending
+        // connection waits in the backlog until a descriptor frees up.
+        this.#counters.acceptErrors++;
+        if (this.#counters.acceptErrors % 100 === 1) {
+          this.#log("accept failed; retrying (out of file descriptors? raise ulimit -n)", {
+            error: (error as Error).message,
+            acceptErrors: this.#counters.acceptErrors,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      this.#accept(conn);
+    }
   }
 
   #accept(conn: Deno.UnixConn): void {

@@ -17,6 +17,8 @@ export interface Counters {
   connectionsAccepted: number;
   /** Connections refused because `maxConnections` were open. */
   connectionsRefused: number;
+  /** Failed accept calls (e.g. out of file descriptors), each retried. */
+  acceptErrors: number;
   /** Rejected lines by reason. */
   rejects: Record<RejectReason, number>;
   /** Failed writes or fsyncs (each retried). */
@@ -41,6 +43,7 @@ export function newCounters(): Counters {
     bytesWritten: 0,
     connectionsAccepted: 0,
     connectionsRefused: 0,
+    acceptErrors: 0,
     rejects,
     writeErrors: 0,
     batches: 0,
