@@ -37,6 +37,7 @@ fn reportConnect(call: []const u8, fd: c_int, addr: real.Sockaddr, len: u32, fai
     report.emit(.Connect, ConnectPayload{ .call = call, .fd = fd, .decoded = decoded, .err = if (failed) err else 0 });
 }
 
+/// connect: every stream connection and connected datagram socket.
 fn hookConnect(fd: c_int, addr: real.Sockaddr, len: u32) callconv(.c) c_int {
     switch (policy.decideConnect("connect", addr, len)) {
         .allow => {},
@@ -56,6 +57,7 @@ fn hookConnect(fd: c_int, addr: real.Sockaddr, len: u32) callconv(.c) c_int {
     return rc;
 }
 
+/// sendto with a destination: a datagram to a peer without connect() (UDP, Unix datagrams).
 fn hookSendto(fd: c_int, buf: ?*const anyopaque, n: usize, flags: c_int, addr: real.Sockaddr, len: u32) callconv(.c) isize {
     if (addr != null and len > 0) {
         switch (policy.decideConnect("sendto", addr, len)) {
@@ -78,6 +80,7 @@ fn hookSendto(fd: c_int, buf: ?*const anyopaque, n: usize, flags: c_int, addr: r
     return rc;
 }
 
+/// sendmsg with msg_name: the same for scatter/gather senders (DNS libraries, QUIC, syslog).
 fn hookSendmsg(fd: c_int, msg: ?*const std.os.linux.msghdr_const, flags: c_int) callconv(.c) isize {
     const name: real.Sockaddr = if (msg) |m| @ptrCast(m.name) else null;
     const len: u32 = if (msg) |m| m.namelen else 0;

@@ -80,6 +80,7 @@ fn currentEnv() Env {
     return environ;
 }
 
+/// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes call.
 fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
@@ -97,6 +98,7 @@ fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     return rc;
 }
 
+/// execveat: exec relative to a directory fd or of an fd (AT_EMPTY_PATH); its own wrapper.
 fn hookExecveat(dirfd: c_int, path: Str, argv: StrArray, envp: StrArray, flags: c_int) callconv(.c) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
@@ -120,6 +122,7 @@ fn hookExecveat(dirfd: c_int, path: Str, argv: StrArray, envp: StrArray, flags: 
     return rc;
 }
 
+/// fexecve: glibc runs execveat(fd, "", AT_EMPTY_PATH) internally, which no execve hook sees.
 fn hookFexecve(fd: c_int, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
@@ -192,14 +195,17 @@ fn execSearching(comptime call: []const u8, file: Str, argv: StrArray, explicit_
     return rc;
 }
 
+/// execv: calls __execve internally (never through the PLT).
 fn hookExecv(path: Str, argv: StrArray) callconv(.c) c_int {
     return execWithEnviron("execv", path, argv);
 }
 
+/// execvp: calls __execvpe -> __execve internally; the PATH search happens inside.
 fn hookExecvp(file: Str, argv: StrArray) callconv(.c) c_int {
     return execSearching("execvp", file, argv, null);
 }
 
+/// execvpe: the GNU variant with an explicit envp; same internal path as execvp.
 fn hookExecvpe(file: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     return execSearching("execvpe", file, argv, envp);
 }
@@ -223,6 +229,7 @@ fn collectArgs(first: Str, ap: *std.builtin.VaList, out: *ArgList) bool {
     return true;
 }
 
+/// execl: variadic; glibc builds argv and calls __execve internally.
 fn hookExecl(path: Str, arg: Str, ...) callconv(.c) c_int {
     var ap = @cVaStart();
     defer @cVaEnd(&ap);
@@ -231,6 +238,7 @@ fn hookExecl(path: Str, arg: Str, ...) callconv(.c) c_int {
     return execWithEnviron("execl", path, &args);
 }
 
+/// execlp: variadic; glibc builds argv and calls __execvpe internally.
 fn hookExeclp(file: Str, arg: Str, ...) callconv(.c) c_int {
     var ap = @cVaStart();
     defer @cVaEnd(&ap);
@@ -239,6 +247,7 @@ fn hookExeclp(file: Str, arg: Str, ...) callconv(.c) c_int {
     return execSearching("execlp", file, &args, null);
 }
 
+/// execle: variadic with envp after the NULL; glibc calls __execve internally.
 fn hookExecle(path: Str, arg: Str, ...) callconv(.c) c_int {
     var ap = @cVaStart();
     defer @cVaEnd(&ap);
@@ -281,10 +290,13 @@ fn spawn(comptime call: [:0]const u8, pid: ?*c_int, path: Str, actions: ?*const 
     return rc;
 }
 
+/// posix_spawn: the child execs with __execve after clone(CLONE_VM|CLONE_VFORK), where no hook
+/// runs, so the spawn is reported in the parent.
 fn hookPosixSpawn(pid: ?*c_int, path: Str, actions: ?*const anyopaque, attr: ?*const anyopaque, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     return spawn("posix_spawn", pid, path, actions, attr, argv, envp);
 }
 
+/// posix_spawnp: as posix_spawn, with the PATH search inside __spawni.
 fn hookPosixSpawnp(pid: ?*c_int, file: Str, actions: ?*const anyopaque, attr: ?*const anyopaque, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     return spawn("posix_spawnp", pid, file, actions, attr, argv, envp);
 }
@@ -297,6 +309,7 @@ fn shellPayload(comptime call: []const u8, command: Str, argv: *[4:null]?[*:0]co
     return .{ .call = call, .path = "/bin/sh", .argv = argv, .envp = env };
 }
 
+/// system: runs /bin/sh -c through the internal __posix_spawn.
 fn hookSystem(command: Str) callconv(.c) c_int {
     const f = real.get("system") orelse return fail(ENOSYS);
     // system(NULL) only asks whether a shell exists.
@@ -322,6 +335,7 @@ fn hookSystem(command: Str) callconv(.c) c_int {
     return rc;
 }
 
+/// popen: runs /bin/sh -c through the internal spawn machinery.
 fn hookPopen(command: Str, mode: Str) callconv(.c) real.File {
     const f = real.get("popen") orelse {
         sys.setErrno(ENOSYS);

@@ -104,6 +104,7 @@ fn openatCommon(comptime call: [:0]const u8, dirfd: c_int, path: Str, flags: c_i
     return rc;
 }
 
+/// open: the plain wrapper most C code calls.
 fn hookOpen(path: Str, flags: c_int, ...) callconv(.c) c_int {
     var mode: c_uint = 0;
     if (open_flags.carriesMode(flags)) {
@@ -114,6 +115,7 @@ fn hookOpen(path: Str, flags: c_int, ...) callconv(.c) c_int {
     return openCommon("open", path, flags, mode);
 }
 
+/// open64: a separate symbol (large-file builds, many libraries) that does not call open.
 fn hookOpen64(path: Str, flags: c_int, ...) callconv(.c) c_int {
     var mode: c_uint = 0;
     if (open_flags.carriesMode(flags)) {
@@ -124,6 +126,7 @@ fn hookOpen64(path: Str, flags: c_int, ...) callconv(.c) c_int {
     return openCommon("open64", path, flags, mode);
 }
 
+/// openat: directory-relative opens (coreutils, find, git, Python os.open with dir_fd).
 fn hookOpenat(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
     var mode: c_uint = 0;
     if (open_flags.carriesMode(flags)) {
@@ -134,6 +137,7 @@ fn hookOpenat(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
     return openatCommon("openat", dirfd, path, flags, mode);
 }
 
+/// openat64: separate symbol of the large-file API.
 fn hookOpenat64(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
     var mode: c_uint = 0;
     if (open_flags.carriesMode(flags)) {
@@ -171,18 +175,22 @@ fn fortifiedAt(comptime call: [:0]const u8, dirfd: c_int, path: Str, flags: c_in
     return rc;
 }
 
+/// __open_2: what open() compiles to under _FORTIFY_SOURCE when the flags are not constant.
 fn hookOpen2(path: Str, flags: c_int) callconv(.c) c_int {
     return fortified("__open_2", path, flags);
 }
 
+/// __open64_2: the _FORTIFY_SOURCE form of open64.
 fn hookOpen64_2(path: Str, flags: c_int) callconv(.c) c_int {
     return fortified("__open64_2", path, flags);
 }
 
+/// __openat_2: the _FORTIFY_SOURCE form of openat.
 fn hookOpenat2(dirfd: c_int, path: Str, flags: c_int) callconv(.c) c_int {
     return fortifiedAt("__openat_2", dirfd, path, flags);
 }
 
+/// __openat64_2: the _FORTIFY_SOURCE form of openat64.
 fn hookOpenat64_2(dirfd: c_int, path: Str, flags: c_int) callconv(.c) c_int {
     return fortifiedAt("__openat64_2", dirfd, path, flags);
 }
@@ -201,10 +209,12 @@ fn creatCommon(comptime call: [:0]const u8, path: Str, mode: c_uint) c_int {
     return rc;
 }
 
+/// creat: its own wrapper (open with O_WRONLY|O_CREAT|O_TRUNC inside glibc, not through open).
 fn hookCreat(path: Str, mode: c_uint) callconv(.c) c_int {
     return creatCommon("creat", path, mode);
 }
 
+/// creat64: separate symbol of the large-file API.
 fn hookCreat64(path: Str, mode: c_uint) callconv(.c) c_int {
     return creatCommon("creat64", path, mode);
 }
@@ -236,10 +246,12 @@ fn fopenCommon(comptime call: [:0]const u8, path: Str, mode: Str) real.File {
     return stream;
 }
 
+/// fopen: stdio opens through the internal __open_nocancel, which no open hook sees.
 fn hookFopen(path: Str, mode: Str) callconv(.c) real.File {
     return fopenCommon("fopen", path, mode);
 }
 
+/// fopen64: separate symbol of the large-file API, same internal path as fopen.
 fn hookFopen64(path: Str, mode: Str) callconv(.c) real.File {
     return fopenCommon("fopen64", path, mode);
 }
@@ -264,10 +276,12 @@ fn freopenCommon(comptime call: [:0]const u8, path: Str, mode: Str, old: real.Fi
     return stream;
 }
 
+/// freopen: reopens a stream by name through __open_nocancel (stdin/stdout redirection).
 fn hookFreopen(path: Str, mode: Str, old: real.File) callconv(.c) real.File {
     return freopenCommon("freopen", path, mode, old);
 }
 
+/// freopen64: separate symbol of the large-file API.
 fn hookFreopen64(path: Str, mode: Str, old: real.File) callconv(.c) real.File {
     return freopenCommon("freopen64", path, mode, old);
 }
