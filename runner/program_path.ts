@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 
 /**
  * The absolute path `name` would run from: as given (made absolute) when it
@@ -20,7 +21,7 @@ export function resolveProgram(
   options: { searchPath?: string; cwd?: string } = {},
 ): string | null {
   const cwd = options.cwd ?? Deno.cwd();
-  if (name.includes("/")) return name.startsWith("/") ? name : `${cwd}/${name}`;
+  if (name.includes("/")) return resolve(cwd, name);
   if (name.length === 0) return null;
   const searchPath = options.searchPath ?? "/usr/local/bin:/usr/bin:/bin";
   for (const entry of searchPath.split(":")) {
@@ -29,7 +30,7 @@ export function resolveProgram(
     try {
       const info = Deno.statSync(candidate);
       if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) {
-        return directory.startsWith("/") ? candidate : `${cwd}/${candidate}`;
+        return resolve(cwd, candidate);
       }
     } catch {
       // Not in this directory; keep searching like execvp does.

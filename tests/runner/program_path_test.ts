@@ -16,6 +16,7 @@ Deno.test("a bare name resolves to the first executable file on the search path"
 });
 
 Deno.test("a name with a slash is taken as given, relative to the working directory", () => {
-  assertEquals(resolveProgram("./run.sh", { cwd: "/work" }), "/work/./run.sh");
+  assertEquals(resolveProgram("./run.sh", { cwd: "/work" }), "/work/run.sh");
+  assertEquals(resolveProgram("../bin/tool", { cwd: "/work/sub" }), "/work/bin/tool");
   assertEquals(resolveProgram("/bin/true", { cwd: "/work" }), "/bin/true");
 });

@@ -44,6 +44,7 @@ Deno.test("run -- sh -c 'ls /; cat /etc/hostname' logs Runner Exec, Shim Exec ls
     (event.event_type === "Exec" && /\/(ls|cat)$/.test(String(event.payload.path)))
   ).map(describe);
   assertEquals(order, ["Runner Exec sh", "Shim Exec ls", "Shim Exec cat", "Runner Exit"]);
+  for (const event of events) assertEquals(event.metadata, { session_id: "test3", agent: "sh" });
   assertEquals(events.map((event) => event.session_seq), events.map((_, index) => index));
 });
 
