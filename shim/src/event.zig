@@ -5,7 +5,8 @@ const json = @import("json.zig");
 const sys = @import("sys.zig");
 const config = @import("config.zig");
 
-pub const EventType = enum { Exec, Open, Connect };
+/// Deny is sent by the policy point (decision.zig) when a rule matches.
+pub const EventType = enum { Exec, Open, Connect, Deny };
 
 /// Writes `{"v":1,...,"process":{...},"payload":{` into w.
 pub fn begin(w: *json.Writer, event_type: EventType, ids: sys.Ids) void {

@@ -30,6 +30,8 @@ const EINTR: u16 = @intFromEnum(linux.E.INTR);
 var state_pid = std.atomic.Value(i32).init(0);
 var lock_word = std.atomic.Value(i32).init(0);
 var lock_waiters = std.atomic.Value(u32).init(0);
+/// A lock owner that held the lock longer than the wait bound, or 0.
+var stuck_owner = std.atomic.Value(i32).init(0);
 var seq = std.atomic.Value(u64).init(0);
 var dropped = std.atomic.Value(u64).init(0);
 var stalled = std.atomic.Value(bool).init(false);
@@ -63,6 +65,7 @@ pub fn resetAfterFork() void {
     seq.store(0, .release);
     dropped.store(0, .release);
     lock_waiters.store(0, .release);
+    stuck_owner.store(0, .release);
     lock_word.store(0, .release);
     state_pid.store(sys.getpid(), .release);
 }
@@ -91,8 +94,9 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
         return;
     }
     if (!lock(ids.tid)) {
-        _ = seq.fetchAdd(1, .monotonic);
-        _ = dropped.fetchAdd(1, .monotonic);
+        // The holder did not let go within the bound (stopped, or a signal handler jumped out of
+        // a send with siglongjmp): this event goes on a connection of its own instead.
+        sendNested(w);
         return;
     }
     defer unlock();
@@ -123,6 +127,9 @@ fn sendNested(w: *json.Writer) void {
 }
 
 fn lock(tid: i32) bool {
+    // A holder that already outlasted one full wait is not waited for again.
+    const stuck = stuck_owner.load(.monotonic);
+    if (stuck != 0 and lock_word.load(.acquire) == stuck) return false;
     var deadline: u64 = 0;
     var rounds: u32 = 0;
     while (rounds < 100_000) : (rounds += 1) {
@@ -131,6 +138,7 @@ fn lock(tid: i32) bool {
         if (deadline == 0) {
             deadline = now + 4 * @as(u64, config.current.send_timeout_ms) * std.time.ns_per_ms;
         } else if (now > deadline) {
+            stuck_owner.store(owner, .monotonic);
             return false;
         }
         _ = lock_waiters.fetchAdd(1, .acq_rel);
