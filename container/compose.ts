@@ -15,9 +15,11 @@ export const PODMAN_COMPOSE_VERSION = "1.6.0";
 export const COMPOSE_FILE: string = new URL("compose.yaml", ROOT).pathname;
 
 /**
- * `podman run` flags that give compose.yaml Docker's meaning under podman: podman's
+ * `podman run` flags that give the collector service Docker's meaning under podman: podman's
  * `--read-only` also mounts writable tmpfs on /tmp, /var/tmp and /run, and podman-compose drops
- * the `ipc: none` key (so /dev/shm would be a writable tmpfs).
+ * the `ipc: none` key (so /dev/shm would be a writable tmpfs). podman-compose applies them to
+ * every container it starts, so pass them when starting the collector, not agents (which may
+ * need /dev/shm).
  */
 export const DOCKER_SEMANTICS_RUN_ARGS: readonly string[] = [
   "--read-only-tmpfs=false",
@@ -66,18 +68,23 @@ export interface ComposeOptions {
   env?: Record<string, string>;
   /** podman-compose program (default: {@linkcode findPodmanCompose}). */
   program?: string;
+  /** Extra `podman run` flags for the containers this command starts. */
+  podmanRunArgs?: readonly string[];
   /** Return a non-zero exit instead of throwing. */
   allowFailure?: boolean;
 }
 
 /**
- * Runs `podman-compose -p PROJECT -f compose.yaml ARGS` with
- * {@linkcode DOCKER_SEMANTICS_RUN_ARGS} and returns what it printed.
+ * Runs `podman-compose -p PROJECT -f compose.yaml ARGS` and returns what it printed.
  *
  * @example
  * ```ts
- * import { podmanCompose } from "./compose.ts";
- * await podmanCompose(["up", "-d", "collector"], { project: "demo" });
+ * import { DOCKER_SEMANTICS_RUN_ARGS, podmanCompose } from "./compose.ts";
+ * await podmanCompose(["up", "-d", "collector"], {
+ *   project: "demo",
+ *   podmanRunArgs: DOCKER_SEMANTICS_RUN_ARGS,
+ * });
+ * await podmanCompose(["run", "-T", "--rm", "agent", "ls"], { project: "demo" });
  * await podmanCompose(["down", "--volumes"], { project: "demo" });
  * ```
  */
@@ -91,7 +98,9 @@ export async function podmanCompose(
     options.project,
     "--file",
     COMPOSE_FILE,
-    `--podman-run-args=${DOCKER_SEMANTICS_RUN_ARGS.join(" ")}`,
+    ...(options.podmanRunArgs?.length
+      ? [`--podman-run-args=${options.podmanRunArgs.join(" ")}`]
+      : []),
     ...args,
   ];
   const out = await new Deno.Command(program, {

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import {
   buildImage,
   composeContainer,
+  DOCKER_SEMANTICS_RUN_ARGS,
+  findPodmanCompose,
   podman,
   podmanCompose,
   podmanUnavailableReason,
@@ -89,13 +91,19 @@ Deno.test({
   name: "compose.yaml under podman-compose 1.6.0: the collector sidecar logs an agent's ls and cat",
   ignore: unavailable !== undefined,
   async fn(t) {
+    await findPodmanCompose(); // fails, saying how to install it, before anything is started
     await buildImage(IMAGE);
     const project = `containai-test-${crypto.randomUUID().slice(0, 8)}`;
     const logDir = await Deno.makeTempDir({ prefix: "containai-container-logs-" });
     await Deno.chown(logDir, COLLECTOR_UID, COLLECTOR_UID);
     const env = { ...Deno.env.toObject(), CONTAINAI_IMAGE: IMAGE, CONTAINAI_LOG_DIR: logDir };
     try {
-      await podmanCompose(["up", "-d", "collector"], { project, env });
+      // Only the collector gets Docker's read_only/ipc meaning; the agent keeps /dev/shm.
+      await podmanCompose(["up", "-d", "collector"], {
+        project,
+        env,
+        podmanRunArgs: DOCKER_SEMANTICS_RUN_ARGS,
+      });
       const collector = await composeContainer(project, "collector");
       await waitFor("the collector's socket", async () => {
         const test = await podman(["exec", collector, "test", "-S", SOCKET], {
