@@ -62,17 +62,32 @@ export class RunnerEventStream {
   #lastDelivered: number | null = null;
   #encoder = new TextEncoder();
 
-  private constructor(socket: string, metadata: RunMetadata, connection: Deno.UnixConn) {
+  #sendTimeoutMs: number;
+
+  private constructor(
+    socket: string,
+    metadata: RunMetadata,
+    options: { connection: Deno.UnixConn; sendTimeoutMs: number },
+  ) {
     this.#socket = socket;
     this.#metadata = metadata;
-    this.#connection = connection;
+    this.#connection = options.connection;
+    this.#sendTimeoutMs = options.sendTimeoutMs;
   }
 
-  /** Connects to the collector; throws with the socket path when nothing answers. */
-  static async open(socket: string, metadata: RunMetadata): Promise<RunnerEventStream> {
+  /**
+   * Connects to the collector; throws with the socket path when nothing
+   * answers. `sendTimeoutMs` (default 5000) bounds each event's delivery.
+   */
+  static async open(
+    socket: string,
+    metadata: RunMetadata,
+    options: { sendTimeoutMs?: number } = {},
+  ): Promise<RunnerEventStream> {
     try {
       const connection = await Deno.connect({ transport: "unix", path: socket });
-      return new RunnerEventStream(socket, metadata, connection);
+      const sendTimeoutMs = options.sendTimeoutMs ?? 5000;
+      return new RunnerEventStream(socket, metadata, { connection, sendTimeoutMs });
     } catch (error) {
       throw new Error(
         `cannot connect to the collector at ${socket}: ${(error as Error).message}` +
@@ -127,15 +142,22 @@ export class RunnerEventStream {
 
   async #write(line: Uint8Array): Promise<boolean> {
     for (let attempt = 0; attempt < 2; attempt++) {
+      // A stalled collector must not hang the run: closing the connection
+      // makes the pending write fail, and the event counts as dropped.
+      const timer = setTimeout(() => this.#closeConnection(), this.#sendTimeoutMs);
       try {
         this.#connection ??= await Deno.connect({ transport: "unix", path: this.#socket });
         let written = 0;
         while (written < line.length) {
-          written += await this.#connection.write(line.subarray(written));
+          const connection: Deno.UnixConn | null = this.#connection;
+          if (connection === null) throw new Error("send timed out");
+          written += await connection.write(line.subarray(written));
         }
         return true;
       } catch {
         this.#closeConnection();
+      } finally {
+        clearTimeout(timer);
       }
     }
     return false;
