@@ -114,6 +114,7 @@ export async function buildImage(tag: string, options: BuildImageOptions = {}): 
     await stageDenoCache(),
     await stageZigToolchain(),
   ];
+  const previous = await imageId(tag);
   // Niced: compiling the shim is CPU-heavy, and the tests running beside it keep their timing.
   const result = await podman([
     "build",
@@ -140,5 +141,16 @@ export async function buildImage(tag: string, options: BuildImageOptions = {}): 
     const tail = `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-40).join("\n");
     throw new Error(`podman build of ${tag} failed (exit ${result.code}); last output:\n${tail}`);
   }
+  if (previous !== undefined && previous !== await imageId(tag)) {
+    // The image the tag named before is now unnamed; drop it unless a container still uses it.
+    await podman(["image", "rm", previous], { allowFailure: true });
+  }
   return tag;
+}
+
+async function imageId(image: string): Promise<string | undefined> {
+  const out = await podman(["image", "inspect", "--format", "{{.Id}}", image], {
+    allowFailure: true,
+  });
+  return out.code === 0 ? out.stdout.trim() : undefined;
 }
