@@ -111,7 +111,7 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
         log_file: logFile,
         exit_code: end.exitCode,
         ...(end.started && end.signal !== undefined ? { signal: end.signal } : {}),
-        log_complete: records !== null,
+        log_complete: records !== null && stream.droppedTotal === 0,
         ...(problem === null ? {} : { log_problem: problem }),
         runner_events_dropped: stream.droppedTotal,
         ...summarizeRecords(records ?? []),

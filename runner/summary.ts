@@ -25,7 +25,7 @@ export interface RunSummary {
   exit_code: number;
   /** The signal that killed the command, when one did. */
   signal?: number;
-  /** Whether the runner's last event was seen in the log (false: counts may be short). */
+  /** Every runner event was delivered and the last one seen in the log (else counts may be short). */
   log_complete: boolean;
   /** Why the log could not be read back, when it could not. */
   log_problem?: string;
@@ -140,7 +140,7 @@ export function formatSummary(summary: RunSummary): string {
   ];
   if (summary.log_problem !== undefined) {
     lines.push(`   note:     ${summary.log_problem}`);
-  } else if (!summary.log_complete) {
+  } else if (!summary.log_complete && summary.runner_events_dropped === 0) {
     lines.push(
       "   note:     the log did not show the runner's last event in time; counts may be short",
     );

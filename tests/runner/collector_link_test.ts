@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { collectorAnswers } from "../../collector/mod.ts";
 import { defaultRunLogDir } from "../../runner/mod.ts";
 import { readJsonLines, startTestCollector } from "../support/collector.ts";
-import { baseEnv, runRunner, testShim } from "./helpers.ts";
+import { baseEnv, runRunner, spawnRunner, testShim } from "./helpers.ts";
 
 function envOf(event: Record<string, unknown>): Map<string, string> {
   const entries = (event.payload as { env: string[] }).env.map((entry) => {
@@ -106,4 +106,38 @@ Deno.test("the default log dir of a started collector is the XDG state dir, else
     defaultRunLogDir({ XDG_STATE_HOME: "relative", HOME: "/h" }),
     "/h/.local/state/containai/logs",
   );
+});
+
+Deno.test("a collector that goes away mid-run does not change the command's exit status", async () => {
+  const collector = await startTestCollector();
+  try {
+    const runner = spawnRunner([
+      "--socket",
+      collector.socket,
+      "--log-dir",
+      collector.logDir,
+      "--session",
+      "gone",
+      "--shim",
+      await testShim(),
+      "--json",
+      "--",
+      "sh",
+      "-c",
+      "read line; exit 5",
+    ], { stdin: "piped" });
+    await collector.waitForEvents("gone", (events) => events.length >= 1);
+    assertEquals(await collector.stop(), 0);
+    const writer = runner.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    const output = await runner.output();
+    assertEquals(output.code, 5);
+    const summary = JSON.parse(new TextDecoder().decode(output.stdout));
+    assertEquals(summary.exit_code, 5);
+    assertEquals(summary.runner_events_dropped, 1);
+    assertEquals(summary.log_complete, false);
+  } finally {
+    await collector[Symbol.asyncDispose]();
+  }
 });
