@@ -121,6 +121,22 @@ Deno.test({
         assert.match(status.stdout, new RegExp(`^Uid:\\s+${COLLECTOR_UID}\\s`, "m"));
       });
 
+      await t.step("the socket volume is containai's, 0770, and the socket 0660", async () => {
+        const { stdout } = await podman([
+          "exec",
+          collector,
+          "stat",
+          "--format",
+          "%n %U:%G %a",
+          "/run/containai",
+          SOCKET,
+        ]);
+        assert.deepEqual(stdout.trim().split("\n"), [
+          "/run/containai containai:containai 770",
+          `${SOCKET} containai:containai 660`,
+        ]);
+      });
+
       await t.step(
         "the collector container has a read-only root, no network and no capabilities",
         async () => {
