@@ -10,7 +10,7 @@
 import { type Contender, runAlternating } from "./alternate.ts";
 import { runText } from "./command.ts";
 import { compileHelper } from "./native.ts";
-import { startServer, stopServer, waitForSocket } from "./server.ts";
+import { type Server, startServer, stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
 import { straceAvailable, syscallsPerIteration } from "./syscalls.ts";
@@ -57,7 +57,9 @@ export async function runOpenCost(options: OpenCostOptions): Promise<SuiteResult
     const target = `${workDir}/target.txt`;
     await Deno.writeTextFile(target, "opened by the benchmark\n");
     const socket = `${workDir}/sink.sock`;
-    const loop = { openLoop, sink, socket, iterations: options.iterations };
+    const realtime = await realtimeAllowed();
+    if (!realtime) options.log("open: chrt --fifo is not allowed; the reader runs unprioritised");
+    const loop = { realtime, openLoop, sink, socket, iterations: options.iterations };
     const shimEnv = {
       LD_PRELOAD: shim,
       CONTAINAI_AUDIT_SOCKET: socket,
@@ -89,6 +91,26 @@ export async function runOpenCost(options: OpenCostOptions): Promise<SuiteResult
   }
 }
 
+/**
+ * Starts the reader with real-time priority when allowed: on a busy machine an ordinary reader
+ * can be kept off the CPU for longer than the shim's send timeout, and the shim then drops
+ * events (by design) while the floor blocks, which would measure the machine, not the hooks.
+ */
+function startSink(setup: LoopSetup): Server {
+  return setup.realtime
+    ? startServer("chrt", { args: ["--fifo", "1", setup.sink, setup.socket] })
+    : startServer(setup.sink, { args: [setup.socket] });
+}
+
+/** Whether `chrt --fifo` works here (root, or CAP_SYS_NICE). */
+async function realtimeAllowed(): Promise<boolean> {
+  try {
+    return (await runText("chrt", { args: ["--fifo", "1", "true"] })).success;
+  } catch {
+    return false;
+  }
+}
+
 /** One way of running the loop. */
 interface Variant {
   name: string;
@@ -108,7 +130,7 @@ async function countSyscalls(
     return undefined;
   }
   options.log("open: counting system calls per open with strace");
-  const sink = startServer(setup.sink, { args: [setup.socket] });
+  const sink = startSink(setup);
   try {
     await waitForSocket(sink, setup.socket);
     const counts = new Map<string, number>();
@@ -132,6 +154,8 @@ async function countSyscalls(
 }
 
 interface LoopSetup {
+  /** Whether the reader runs with real-time priority. */
+  realtime: boolean;
   openLoop: string;
   sink: string;
   socket: string;
@@ -143,7 +167,7 @@ async function timeLoop(
   setup: LoopSetup,
   options: { args: string[]; env?: Record<string, string>; expectLines?: boolean },
 ): Promise<LoopSample> {
-  const sink = startServer(setup.sink, { args: [setup.socket] });
+  const sink = startSink(setup);
   try {
     await waitForSocket(sink, setup.socket);
     const out = await runText(setup.openLoop, {
@@ -209,7 +233,8 @@ function summarize(
       "The floor variant also write()s one 300-byte line to a Unix stream socket after each " +
       "open, as the cheapest possible synchronous hook would. The shim variant is the plain " +
       "loop with LD_PRELOAD=libauditshim.so (ReleaseFast). Floor and shim write to the same " +
-      "reader (bench/c/sink.c: epoll, read, discard, count lines), a fresh one per run; " +
+      "reader (bench/c/sink.c: epoll, read, discard, count lines), a fresh one per run, with " +
+      "real-time priority (`chrt --fifo 1`) so that other load cannot stall it; " +
       `"delivered" is the worst round's share of opens whose line arrived (below ` +
       `${MIN_DELIVERED * 100} % the run fails: the shim drops events when a send would wait ` +
       "longer than its timeout, and a run that dropped many would look cheap).",
