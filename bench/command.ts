@@ -66,7 +66,15 @@ export async function outputOf(program: string, args: string[]): Promise<string 
   }
 }
 
-/** Resolves after `ms` milliseconds. */
+/**
+ * Resolves after `ms` milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "./command.ts";
+ * await sleep(10);
+ * ```
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,7 +9,7 @@
 import { type Contender, runAlternating } from "./alternate.ts";
 import { runText } from "./command.ts";
 import { REPO_ROOT, taskArgs } from "./deno_task.ts";
-import { COLLECTOR_TARGET } from "./ingest.ts";
+import { COLLECTOR_TARGET } from "./ingest_targets.ts";
 import { stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatPercent, median, range, relativeOverhead } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";

@@ -8,7 +8,7 @@
  */
 import { type Contender, runAlternating } from "./alternate.ts";
 import { runText, waitFor } from "./command.ts";
-import { COLLECTOR_TARGET } from "./ingest.ts";
+import { COLLECTOR_TARGET } from "./ingest_targets.ts";
 import { countNewlines } from "./line_counter.ts";
 import { SNOOPY_LIBRARY } from "./peers.ts";
 import { stopServer, waitForSocket } from "./server.ts";

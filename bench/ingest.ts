@@ -8,39 +8,23 @@
  */
 import { type Contender, runAlternating } from "./alternate.ts";
 import { sleep } from "./command.ts";
-import { REPO_ROOT, taskArgs } from "./deno_task.ts";
+import {
+  COLLECTOR_TARGET,
+  type IngestTarget,
+  SOCAT_TARGET,
+  SYSLOG_NG_TARGET,
+} from "./ingest_targets.ts";
 import { encodeForClients, generateEvents } from "./events.ts";
 import { LineCounter } from "./line_counter.ts";
-import { type RssScope, RssTracker } from "./proc.ts";
-import { type Server, startServer, stopServer, waitForSocket } from "./server.ts";
+import { ProcessTreeUsage } from "./proc.ts";
+import { stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
 import { validateEvent } from "../protocol/mod.ts";
 
-const SYSLOG_NG_TEMPLATE = new URL("syslog-ng.conf", import.meta.url);
 const CHUNK_BYTES = 256 * 1024;
 const STALL_MS = 20_000;
 const MIB = 1024 * 1024;
-
-/** Where one run of an ingest server lives. */
-export interface IngestPaths {
-  /** A fresh private directory for the run. */
-  workDir: string;
-  /** The Unix socket the server must serve. */
-  socket: string;
-  /** The directory the server writes its output files into. */
-  logDir: string;
-}
-
-/** A server that ingests newline-delimited events from a Unix socket. */
-export interface IngestTarget {
-  name: string;
-  /** Which processes of the started tree count for the peak RSS. */
-  rssScope: RssScope;
-  /** Which output files hold the events. */
-  accept(fileName: string): boolean;
-  start(paths: IngestPaths): Promise<Server>;
-}
 
 /** One measured ingest run. */
 export interface IngestSample {
@@ -49,68 +33,6 @@ export interface IngestSample {
   /** CPU seconds the server used during the run (all its threads and processes). */
   cpuSeconds: number;
 }
-
-const isSessionFile = (name: string): boolean =>
-  name.startsWith("session-") && name.endsWith(".jsonl");
-
-/** This project's collector, started the way `deno task collect` starts it. */
-export const COLLECTOR_TARGET: IngestTarget = {
-  name: "containai collector",
-  // The launcher computes narrow permissions and starts the served process.
-  rssScope: "descendants",
-  accept: isSessionFile,
-  start: async ({ socket, logDir }) =>
-    startServer(Deno.execPath(), {
-      args: [...await taskArgs("collect"), "--socket", socket, "--log-dir", logDir],
-      cwd: REPO_ROOT,
-    }),
-};
-
-/** syslog-ng in the foreground with bench/syslog-ng.conf and its state in the run directory. */
-export const SYSLOG_NG_TARGET: IngestTarget = {
-  name: "syslog-ng",
-  rssScope: "tree",
-  accept: isSessionFile,
-  start: async ({ workDir, socket, logDir }) => {
-    const template = await Deno.readTextFile(SYSLOG_NG_TEMPLATE);
-    const config = `${workDir}/syslog-ng.conf`;
-    await Deno.writeTextFile(
-      config,
-      template.replaceAll("@SOCKET@", socket).replaceAll("@LOG_DIR@", logDir),
-    );
-    return startServer("syslog-ng", {
-      args: [
-        "--foreground",
-        "--cfgfile",
-        config,
-        "--pidfile",
-        `${workDir}/syslog-ng.pid`,
-        "--persist-file",
-        `${workDir}/syslog-ng.persist`,
-        "--control",
-        `${workDir}/syslog-ng.ctl`,
-        "--no-caps",
-      ],
-    });
-  },
-};
-
-/** socat copying every connection's bytes into one file: the floor of any ingest. */
-export const SOCAT_TARGET: IngestTarget = {
-  name: "socat (raw copy)",
-  rssScope: "tree",
-  accept: (name) => name === "raw.jsonl",
-  start: ({ socket, logDir }) =>
-    Promise.resolve(startServer("socat", {
-      args: [
-        "-u",
-        "-b",
-        String(CHUNK_BYTES),
-        `UNIX-LISTEN:${socket},fork,backlog=64`,
-        `OPEN:${logDir}/raw.jsonl,creat,append,wronly`,
-      ],
-    })),
-};
 
 /** Options of {@linkcode runIngest}. */
 export interface IngestOptions {
@@ -183,7 +105,7 @@ async function measureIngest(target: IngestTarget, workload: Workload): Promise<
   server.status.then(() => exited = true);
   try {
     await waitForSocket(server, paths.socket);
-    const rss = new RssTracker(server.process.pid, { scope: target.rssScope });
+    const rss = new ProcessTreeUsage(server.process.pid, { scope: target.rssScope });
     const counter = new LineCounter(paths.logDir, { accept: target.accept });
     const conns = await Promise.all(
       workload.buffers.map(() => Deno.connect({ transport: "unix", path: paths.socket })),

@@ -16,7 +16,15 @@ export const SNOOPY_LIBRARY = "/lib/x86_64-linux-gnu/libsnoopy.so";
 const PRELOAD_FILE = "/etc/ld.so.preload";
 const POLICY_RC = "/usr/sbin/policy-rc.d";
 
-/** Whether a Debian package is installed. */
+/**
+ * Whether a Debian package is installed.
+ *
+ * @example
+ * ```ts
+ * import { isInstalled } from "./peers.ts";
+ * if (!(await isInstalled("socat"))) console.log("socat is missing");
+ * ```
+ */
 export async function isInstalled(pkg: string): Promise<boolean> {
   const out = await runText("dpkg-query", { args: ["-W", "-f=${Status}", pkg] }).catch(() =>
     undefined
@@ -24,7 +32,15 @@ export async function isInstalled(pkg: string): Promise<boolean> {
   return out?.success === true && out.stdout.includes("install ok installed");
 }
 
-/** The installed version of a Debian package, or undefined. */
+/**
+ * The installed version of a Debian package, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { packageVersion } from "./peers.ts";
+ * console.log(await packageVersion("syslog-ng-core")); // e.g. "3.38.1-5+deb12u1"
+ * ```
+ */
 export async function packageVersion(pkg: string): Promise<string | undefined> {
   const out = await runText("dpkg-query", { args: ["-W", "-f=${Version}", pkg] }).catch(() =>
     undefined
@@ -87,6 +103,12 @@ async function installPackages(packages: string[]): Promise<void> {
  * Makes sure snoopy is not active system-wide (removes it from
  * /etc/ld.so.preload if it got there; throws if it cannot) and notes a
  * syslog-ng that runs outside the benchmark.
+ *
+ * @example
+ * ```ts
+ * import { keepPeersDisabled } from "./peers.ts";
+ * await keepPeersDisabled((line) => console.error(line));
+ * ```
  */
 export async function keepPeersDisabled(log: (line: string) => void): Promise<void> {
   const preload = await Deno.readTextFile(PRELOAD_FILE).catch(() => "");
@@ -117,7 +139,15 @@ async function disableSyslogService(): Promise<void> {
   await quietly("systemctl", ["disable", "--now", "syslog-ng.service"]);
 }
 
-/** Pids of processes whose command name is `name`. */
+/**
+ * Pids of processes whose command name is `name`.
+ *
+ * @example
+ * ```ts
+ * import { processesNamed } from "./peers.ts";
+ * const pids = await processesNamed("syslog-ng");
+ * ```
+ */
 export async function processesNamed(name: string): Promise<number[]> {
   const pids: number[] = [];
   for await (const entry of Deno.readDir("/proc")) {

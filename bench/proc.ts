@@ -5,7 +5,15 @@
  * @module
  */
 
-/** The pids of `root` and all its descendants that are alive now. */
+/**
+ * The pids of `root` and all its descendants that are alive now.
+ *
+ * @example
+ * ```ts
+ * import { processTree } from "./proc.ts";
+ * const pids = await processTree(Deno.pid); // [Deno.pid, ...children]
+ * ```
+ */
 export async function processTree(root: number): Promise<number[]> {
   const tree: number[] = [];
   const pending = [root];
@@ -31,7 +39,15 @@ export async function processTree(root: number): Promise<number[]> {
   return tree;
 }
 
-/** The peak resident set of a process in bytes (VmHWM), or undefined if it is gone. */
+/**
+ * The peak resident set of a process in bytes (VmHWM), or undefined if it is gone.
+ *
+ * @example
+ * ```ts
+ * import { peakRss } from "./proc.ts";
+ * const bytes = await peakRss(Deno.pid);
+ * ```
+ */
 export async function peakRss(pid: number): Promise<number | undefined> {
   try {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -42,7 +58,15 @@ export async function peakRss(pid: number): Promise<number | undefined> {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in seconds, or undefined if it is gone. */
+/**
+ * CPU time (user + system) a process has used so far, in seconds, or undefined if it is gone.
+ *
+ * @example
+ * ```ts
+ * import { cpuSeconds } from "./proc.ts";
+ * const seconds = await cpuSeconds(Deno.pid);
+ * ```
+ */
 export async function cpuSeconds(pid: number): Promise<number | undefined> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
@@ -72,13 +96,15 @@ export type RssScope =
  *
  * @example
  * ```ts
- * import { RssTracker } from "./proc.ts";
- * const tracker = new RssTracker(Deno.pid, { scope: "tree" });
- * await tracker.sample();
- * console.log(tracker.peakBytes);
+ * import { ProcessTreeUsage } from "./proc.ts";
+ * const usage = new ProcessTreeUsage(Deno.pid, { scope: "tree" });
+ * await usage.start();
+ * // ... the measured work ...
+ * await usage.sample();
+ * console.log(usage.peakBytes, usage.cpuSeconds);
  * ```
  */
-export class RssTracker {
+export class ProcessTreeUsage {
   readonly #root: number;
   readonly #scope: RssScope;
   readonly #peaks = new Map<number, number>();

@@ -50,7 +50,8 @@ export function markdownTable(columns: readonly string[], rows: readonly string[
  *
  * @example
  * ```ts
- * import { renderReport } from "./report.ts";
+ * import { type BenchReport, renderReport } from "./report.ts";
+ * declare const report: BenchReport; // what benchMain assembles from a run
  * const markdown = renderReport(report);
  * ```
  */

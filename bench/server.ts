@@ -54,6 +54,13 @@ export function startServer(
 /**
  * Waits until something accepts connections on the Unix socket `path`, or the
  * server exits (then throws with its output).
+ *
+ * @example
+ * ```ts
+ * import { startServer, waitForSocket } from "./server.ts";
+ * const server = startServer("socat", { args: ["-u", "UNIX-LISTEN:/tmp/s", "/dev/null"] });
+ * await waitForSocket(server, "/tmp/s");
+ * ```
  */
 export async function waitForSocket(
   server: Server,
@@ -81,6 +88,13 @@ export async function waitForSocket(
 /**
  * Stops a server with `signal` and waits for it; kills it if it does not end
  * within `graceMs`. Returns the exit status.
+ *
+ * @example
+ * ```ts
+ * import { startServer, stopServer } from "./server.ts";
+ * const server = startServer("sleep", { args: ["60"] });
+ * const status = await stopServer(server, { graceMs: 2000 });
+ * ```
  */
 export async function stopServer(
   server: Server,
