@@ -79,7 +79,7 @@ export async function runIngest(options: IngestOptions): Promise<SuiteResult> {
           formatNumber(workload.events / sample.seconds)
         } events/s, ${formatNumber(sample.seconds)} s, ${
           formatNumber(sample.cpuSeconds / sample.seconds)
-        } cores busy, peak RSS ${formatNumber(sample.rssBytes / MIB)} MiB`,
+        } cores busy (sampled), peak RSS ${formatNumber(sample.rssBytes / MIB)} MiB`,
       ),
   });
   return summarize(targets, samples, workload, options);
@@ -189,8 +189,12 @@ function summarize(
       `${formatNumber(spread.min)} – ${formatNumber(spread.max)}`,
       formatNumber(median(runs.map((s) => workload.bytes / s.seconds / 1e6))),
       formatNumber(median(runs.map((s) => s.seconds))),
-      formatNumber(median(runs.map((s) => s.cpuSeconds / s.seconds))),
-      formatNumber(median(runs.map((s) => (s.cpuSeconds / workload.events) * 1e6))),
+      target.cpuMeasurable
+        ? formatNumber(median(runs.map((s) => s.cpuSeconds / s.seconds)))
+        : "n/a",
+      target.cpuMeasurable
+        ? formatNumber(median(runs.map((s) => (s.cpuSeconds / workload.events) * 1e6)))
+        : "n/a",
       formatNumber(Math.max(...runs.map((s) => s.rssBytes)) / MIB),
       ratio(SYSLOG_NG_TARGET),
       ratio(SOCAT_TARGET),
@@ -226,8 +230,9 @@ function summarize(
       "used during the run divided by its duration; peak RSS = the sum of VmHWM of the " +
       "server's processes (for the collector the served process, not its launcher), the " +
       "largest of the rounds. Both are read from /proc every 100 ms, so socat's short-lived " +
-      "per-connection children are undercounted. The benchmark's own clients and line " +
-      "counting share the same 2 cores; socat's rate shows how much they can deliver.",
+      "per-connection children are undercounted (its RSS) or not measurable (its CPU, n/a). " +
+      "The benchmark's own clients and line counting share the same 2 cores; socat's rate " +
+      "shows how much they can deliver.",
       "syslog-ng (bench/syslog-ng.conf): unix-stream source (no-parse, 64 connections, " +
       "log-iw-size 64000), json-parser, a filter applying protocol v1's session-id pattern, " +
       "one file per session via `session-${.json.metadata.session_id}.jsonl`, template " +

@@ -28,6 +28,11 @@ export interface IngestTarget {
   name: string;
   /** Which processes of the started tree count for the peak RSS. */
   rssScope: RssScope;
+  /**
+   * Whether sampling /proc can account for its CPU time; not for servers whose work happens in
+   * short-lived children that exit between samples.
+   */
+  cpuMeasurable: boolean;
   /** Which output files hold the events. */
   accept(fileName: string): boolean;
   start(paths: IngestPaths): Promise<Server>;
@@ -41,6 +46,7 @@ export const COLLECTOR_TARGET: IngestTarget = {
   name: "containai collector",
   // The launcher computes narrow permissions and starts the served process.
   rssScope: "descendants",
+  cpuMeasurable: true,
   accept: isSessionFile,
   start: async ({ socket, logDir }) =>
     startServer(Deno.execPath(), {
@@ -53,6 +59,7 @@ export const COLLECTOR_TARGET: IngestTarget = {
 export const SYSLOG_NG_TARGET: IngestTarget = {
   name: "syslog-ng",
   rssScope: "tree",
+  cpuMeasurable: true,
   accept: isSessionFile,
   start: async ({ workDir, socket, logDir }) => {
     const template = await Deno.readTextFile(SYSLOG_NG_TEMPLATE);
@@ -82,6 +89,8 @@ export const SYSLOG_NG_TARGET: IngestTarget = {
 export const SOCAT_TARGET: IngestTarget = {
   name: "socat (raw copy)",
   rssScope: "tree",
+  // socat forks a child per connection, which exits as soon as its client is done.
+  cpuMeasurable: false,
   accept: (name) => name === "raw.jsonl",
   start: ({ socket, logDir }) =>
     Promise.resolve(startServer("socat", {
