@@ -53,7 +53,9 @@ pub const Config = struct {
     self_len: usize = 0,
 };
 
-pub var current: Config = .{};
+/// Left undefined (.bss) and set by `load`: a ~17 KiB initialised struct would sit in .data and cost
+/// copy-on-write page faults in every process at start-up.
+pub var current: Config = undefined;
 
 fn envValue(envp: [*:null]const ?[*:0]const u8, comptime name: []const u8) ?[]const u8 {
     var i: usize = 0;
@@ -149,7 +151,18 @@ fn saveEntry(cfg: *Config, entry: []const u8, name_len: usize) void {
 
 /// Fills `cfg` from the environment. `self_path` is this library's path (from dladdr).
 pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const u8) void {
-    cfg.* = .{};
+    // Only the scalars are reset; the buffers are written before they are read.
+    cfg.socket_len = 0;
+    cfg.metadata_len = 0;
+    cfg.max_event = max_event_cap;
+    cfg.send_timeout_ms = 100;
+    cfg.reconnect_ms = 1000;
+    cfg.pattern_count = 0;
+    cfg.prefix_count = 0;
+    cfg.saved_used = 0;
+    cfg.saved_count = 0;
+    cfg.preload_index = null;
+    cfg.self_len = 0;
     const socket = envValue(envp, "CONTAINAI_AUDIT_SOCKET") orelse default_socket;
     const sock = if (socket.len == 0 or socket.len >= cfg.socket_path.len) default_socket else socket;
     @memcpy(cfg.socket_path[0..sock.len], sock);
