@@ -21,6 +21,8 @@ interface Output {
   file: Deno.FsFile | undefined;
   /** Written since the last fsync. */
   dirty: boolean;
+  /** A write of this file is under way; eviction must not close it meanwhile. */
+  busy: boolean;
   /** A batch already numbered and encoded but not fully written yet (kept across retries). */
   inflight: { bytes: Uint8Array; offset: number; chars: number } | undefined;
 }
@@ -79,11 +81,14 @@ export class LogWriter {
   #abandoned = false;
   #lastSync = 0;
   #backoffMs = 0;
+  #parallelWrites: number;
+  #opening = 0;
   #done: Promise<void>;
 
   /** Starts the writer loop. */
   constructor(options: LogWriterOptions) {
     this.#options = options;
+    this.#parallelWrites = Math.max(1, Math.min(16, Math.floor(options.maxOpenFiles / 4)));
     this.#done = this.#run();
   }
 
@@ -152,6 +157,7 @@ export class LogWriter {
         nextSeq: undefined,
         file: undefined,
         dirty: false,
+        busy: false,
         inflight: undefined,
       };
       this.#outputs.set(name, output);
@@ -174,16 +180,23 @@ export class LogWriter {
       const round = [...this.#queue];
       this.#queue.clear();
       let failed = false;
-      for (const output of round) {
-        if (this.#abandoned) return;
-        try {
-          await this.#writeOutput(output);
-        } catch (error) {
-          failed = true;
-          this.#queue.add(output);
-          this.#reportError("write", output.path, error);
-        }
+      // Files are written in parallel (a few at a time): each write is one await, and writing
+      // them one by one would give the readers a turn between every two files, letting the
+      // buffer grow. Each file still has at most one write in flight, so its lines stay in order.
+      for (let i = 0; i < round.length && !this.#abandoned; i += this.#parallelWrites) {
+        await Promise.all(
+          round.slice(i, i + this.#parallelWrites).map(async (output) => {
+            try {
+              await this.#writeOutput(output);
+            } catch (error) {
+              failed = true;
+              this.#queue.add(output);
+              this.#reportError("write", output.path, error);
+            }
+          }),
+        );
       }
+      if (this.#abandoned) return;
       if (failed) {
         this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 50), MAX_BACKOFF_MS);
         // Not wakeable by new appends: a full disk must not turn into a busy retry loop.
@@ -201,6 +214,15 @@ export class LogWriter {
   }
 
   async #writeOutput(output: Output): Promise<void> {
+    output.busy = true;
+    try {
+      await this.#writeBatch(output);
+    } finally {
+      output.busy = false;
+    }
+  }
+
+  async #writeBatch(output: Output): Promise<void> {
     await this.#ensureOpen(output);
     if (output.inflight === undefined) {
       if (output.pending.length === 0) return;
@@ -247,46 +269,63 @@ export class LogWriter {
       this.#open.set(output, true);
       return;
     }
-    if (this.#open.size >= this.#options.maxOpenFiles) await this.#evict(output);
-    const file = await Deno.open(output.path, {
-      read: true,
-      append: true,
-      create: true,
-      mode: 0o640,
-    });
+    // Several files are opened in parallel: count the ones being opened, so together they
+    // never push the number of open files over the limit.
+    this.#opening++;
     try {
-      if (output.sequenced && output.nextSeq === undefined) {
-        output.nextSeq = await this.#recoverNextSeq(file, output.path);
+      const over = this.#open.size + this.#opening - this.#options.maxOpenFiles;
+      if (over > 0) await this.#evict(output, over);
+      const file = await Deno.open(output.path, {
+        read: true,
+        append: true,
+        create: true,
+        mode: 0o640,
+      });
+      try {
+        if (output.sequenced && output.nextSeq === undefined) {
+          output.nextSeq = await this.#recoverNextSeq(file, output.path);
+        }
+      } catch (error) {
+        file.close();
+        throw error;
       }
-    } catch (error) {
-      file.close();
-      throw error;
+      output.file = file;
+      this.#open.set(output, true);
+    } finally {
+      this.#opening--;
     }
-    output.file = file;
-    this.#open.set(output, true);
   }
 
-  /** Closes the least recently used files (a few at once, their fsyncs run in parallel). */
-  async #evict(keep: Output): Promise<void> {
-    const want = Math.max(1, Math.floor(this.#options.maxOpenFiles / 8));
-    const victims: Output[] = [];
+  /**
+   * Closes at least `count` of the least recently used idle files (a batch at once, fsynced in
+   * parallel). Victims leave the LRU before the first await, so parallel callers never pick the
+   * same file twice.
+   */
+  async #evict(keep: Output, count: number): Promise<void> {
+    const want = Math.max(count, Math.floor(this.#options.maxOpenFiles / 8));
+    const victims: Array<{ output: Output; file: Deno.FsFile }> = [];
     for (const output of this.#open.keys()) {
-      if (output === keep || output.inflight !== undefined) continue;
-      victims.push(output);
+      if (output === keep || output.busy || output.inflight !== undefined) continue;
+      victims.push({ output, file: output.file as Deno.FsFile });
       if (victims.length >= want) break;
     }
-    await Promise.all(victims.map(async (output) => {
-      const file = output.file as Deno.FsFile;
+    for (const { output } of victims) {
+      this.#open.delete(output);
+      output.file = undefined;
+    }
+    await Promise.all(victims.map(async ({ output, file }) => {
       if (output.dirty) {
-        await file.sync();
-        output.dirty = false;
+        try {
+          await file.sync();
+          output.dirty = false;
+        } catch (error) {
+          this.#reportError("fsync before close", output.path, error);
+        }
       }
       file.close();
-      output.file = undefined;
-      this.#open.delete(output);
       // Forget idle sessions so 10,000 sessions do not pile up in memory; the next event of the
       // session re-reads its last session_seq from the file.
-      if (output.pending.length === 0) this.#outputs.delete(output.name);
+      if (output.pending.length === 0 && !output.busy) this.#outputs.delete(output.name);
     }));
   }
 
