@@ -6,6 +6,7 @@
  */
 import {
   type AuditEvent,
+  type DenyPayload,
   type ExecPayload,
   type ExitPayload,
   PROTOCOL_VERSION,
@@ -23,6 +24,7 @@ export interface RunMetadata {
 /** An event the runner produces, before the envelope is added. */
 export type RunnerEventBody =
   | { event_type: "Exec"; payload: ExecPayload }
+  | { event_type: "Deny"; payload: DenyPayload }
   | { event_type: "Exit"; payload: ExitPayload };
 
 function processIdentity(): AuditEvent["process"] {

@@ -6,7 +6,8 @@
  */
 import { chooseCapture, probeEnvironment, type ProbeOptions } from "../ffi/mod.ts";
 import type { ExecPayload } from "../protocol/mod.ts";
-import { runChild } from "./child.ts";
+import { type ChildEnd, runChild } from "./child.ts";
+import { DENIED_EXIT_CODE, DENY_ERRNO, prepareRunPolicy } from "../policy/mod.ts";
 import { SignalRelay } from "./signal_relay.ts";
 import { linkCollector } from "./collector_link.ts";
 import { childEnvironment, redactEnvironment } from "./environment.ts";
@@ -30,6 +31,8 @@ export interface RunOptions {
   logDir?: string;
   /** The shim library to inject. */
   shim?: string;
+  /** A policy file (JSONC, see docs/policy.md) to apply to the command and, through the shim, to everything it starts. */
+  policy?: string;
   /** The command's environment before the audit variables; default the runner's. */
   env?: Record<string, string>;
   /** Progress notes (e.g. "building the shim"); default none. */
@@ -69,6 +72,10 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
     explicit: options.shim,
     onBuild: () => options.notify?.("building the shim (first use) ..."),
   });
+  // Loaded first: an invalid policy is reported before anything starts.
+  await using runPolicy = options.policy === undefined
+    ? undefined
+    : await prepareRunPolicy(options.policy);
   const probe = probeEnvironment(options.probe);
   const capture = chooseCapture(probe);
   // Installed before a collector may be started, so no signal can end the
@@ -79,14 +86,24 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
     const stream = await RunnerEventStream.open(link.socket, { session_id: sessionId, agent });
     try {
       const logFile = sessionLogPath(link.logDir, sessionId);
-      const childEnv = childEnvironment(env, { shim, socket: link.socket, sessionId, agent });
+      const audit = { shim, socket: link.socket, sessionId, agent };
+      const childEnv = childEnvironment({ ...env, ...runPolicy?.env }, audit);
       const exec = execPayload(command, { childEnv, probe: { ...probe }, capture });
       const offset = await fileSize(logFile);
       await stream.send({ event_type: "Exec", payload: exec });
       // The collector reads every connection on its own; seeing the Exec on
       // disk first keeps it ahead of the events the command's shim sends.
       await waitForOwn(logFile, stream, { timeoutMs: 1000, offset });
-      const end = await runChild(command, { env: childEnv, relay });
+      const denial = runPolicy?.checkTask(exec.path, { argv: command, cwd: exec.cwd });
+      if (denial !== undefined) {
+        // Like the shim: the Exec first, then the Deny, and in enforce mode no start.
+        await stream.send({ event_type: "Deny", payload: denial.payload });
+        if (denial.payload.enforced) console.error(`run: ${denial.message}`);
+        else options.notify?.(denial.message);
+      }
+      const end: ChildEnd = denial?.payload.enforced
+        ? { started: false, errno: DENY_ERRNO, exitCode: DENIED_EXIT_CODE, message: denial.message }
+        : await runChild(command, { env: childEnv, relay });
       stream.startNewConnection();
       if (end.started) {
         const outcome = end.signal === undefined
@@ -96,7 +113,7 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
           event_type: "Exit",
           payload: { pid: end.pid, ...outcome, duration_ms: end.durationMs },
         });
-      } else {
+      } else if (denial === undefined) {
         console.error(`run: ${end.message}`);
         await stream.send({ event_type: "Exec", payload: { ...exec, errno: end.errno } });
       }

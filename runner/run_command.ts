@@ -25,11 +25,14 @@ forwarded; the exit status is CMD's (128+N when killed by signal N).
                   $XDG_STATE_HOME/containai/logs or ~/.local/state/containai/logs)
   --shim PATH     shim library (default: /usr/lib/libauditshim.so when present,
                   else the project's shim/zig-out build, built on first use)
+  --policy FILE   JSONC policy (docs/policy.md): observe or enforce rules on exec,
+                  open and connect, applied to CMD and, via the shim, to all it runs
   --quiet         print no summary
   --json          print the summary as JSON on stdout instead of text on stderr
 
-Exit status: CMD's; 127 when CMD is not found, 126 when it cannot be executed,
-125 when the run could not be set up, 2 for a usage error.`;
+Exit status: CMD's; 127 when CMD is not found, 126 when it cannot be executed
+or the policy denies it, 125 when the run could not be set up (e.g. an invalid
+policy), 2 for a usage error.`;
 
 const OPTIONS = {
   session: { type: "string" },
@@ -37,6 +40,7 @@ const OPTIONS = {
   socket: { type: "string" },
   "log-dir": { type: "string" },
   shim: { type: "string" },
+  policy: { type: "string" },
   quiet: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -82,6 +86,7 @@ export async function runCommand(args: string[]): Promise<number> {
       socket: values.socket,
       logDir: values["log-dir"],
       shim: values.shim,
+      policy: values.policy,
       notify: values.quiet ? undefined : (message) => console.error(`run: ${message}`),
     });
     if (values.json) console.log(JSON.stringify(summary));
