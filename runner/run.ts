@@ -93,7 +93,12 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
       await stream.send({ event_type: "Exec", payload: exec });
       // The collector reads every connection on its own; seeing the Exec on
       // disk first keeps it ahead of the events the command's shim sends.
-      await waitForOwn(logFile, stream, { timeoutMs: 1000, offset });
+      // No such directory: a reused collector writes elsewhere; do not delay the command.
+      const logDirExists = await Deno.stat(link.logDir).then(
+        (info) => info.isDirectory,
+        () => false,
+      );
+      if (logDirExists) await waitForOwn(logFile, stream, { timeoutMs: 1000, offset });
       const denial = runPolicy?.checkTask(exec.path, { argv: command, cwd: exec.cwd });
       if (denial !== undefined) {
         // Like the shim: the Exec first, then the Deny, and in enforce mode no start.
