@@ -46,7 +46,7 @@ export interface LogWriterOptions {
 }
 
 const MAX_BACKOFF_MS = 2000;
-const MAX_BATCH_CHARS = 4 * 1024 * 1024;
+const MAX_BATCH_CHARS = 1024 * 1024;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();

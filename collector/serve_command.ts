@@ -8,6 +8,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { type CollectorConfig, ConfigError } from "./config.ts";
 
 const SERVE_MODULE = fromFileUrl(new URL("./serve.ts", import.meta.url));
+const SEMI_SPACE_MIB = 8;
 const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
 
 /**
@@ -53,6 +54,9 @@ export function serveCommandArgs(config: CollectorConfig): string[] {
     "run",
     "--no-prompt",
     "--cached-only",
+    // A smaller young generation keeps peak RSS well under 200 MiB at full ingest speed (the
+    // default lets it pass 180 MiB with 400k events in flight) for a few percent more CPU.
+    `--v8-flags=--max-semi-space-size=${SEMI_SPACE_MIB}`,
     "--config",
     DENO_CONFIG,
     ...servePermissionFlags(config),
