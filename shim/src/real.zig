@@ -39,6 +39,15 @@ pub const Fns = struct {
     connect: ?*const fn (c_int, Sockaddr, u32) callconv(.c) c_int = null,
     sendto: ?*const fn (c_int, ?*const anyopaque, usize, c_int, Sockaddr, u32) callconv(.c) isize = null,
     sendmsg: ?*const fn (c_int, ?*const std.os.linux.msghdr_const, c_int) callconv(.c) isize = null,
+
+    setuid: ?*const fn (u32) callconv(.c) c_int = null,
+    setgid: ?*const fn (u32) callconv(.c) c_int = null,
+    seteuid: ?*const fn (u32) callconv(.c) c_int = null,
+    setegid: ?*const fn (u32) callconv(.c) c_int = null,
+    setreuid: ?*const fn (u32, u32) callconv(.c) c_int = null,
+    setregid: ?*const fn (u32, u32) callconv(.c) c_int = null,
+    setresuid: ?*const fn (u32, u32, u32) callconv(.c) c_int = null,
+    setresgid: ?*const fn (u32, u32, u32) callconv(.c) c_int = null,
 };
 
 pub var fns: Fns = .{};

@@ -7,6 +7,7 @@ const slots = @import("slots.zig");
 const config = @import("config.zig");
 const transport = @import("transport.zig");
 const lifecycle = @import("lifecycle.zig");
+const ids_mod = @import("ids.zig");
 
 /// Size of the stack buffer used when every slot is taken (many threads inside hooks at once).
 const fallback_size = 4096;
@@ -17,7 +18,7 @@ pub fn emit(event_type: event.EventType, payload: anytype) void {
     if (!lifecycle.ready()) return;
     const pid = sys.getpid();
     if (!transport.admit(pid)) return;
-    const ids = sys.currentIds();
+    const ids = ids_mod.current(pid);
     var fallback: [fallback_size]u8 = undefined;
     const slot = slots.acquire(ids.tid);
     defer if (slot) |s| slots.release(s);

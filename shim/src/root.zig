@@ -7,6 +7,7 @@ comptime {
     _ = @import("exec_hooks.zig");
     _ = @import("open_hooks.zig");
     _ = @import("connect_hooks.zig");
+    _ = @import("cred_hooks.zig");
 }
 
 /// A panic would kill the audited program, so no code path may reach one: release builds have no

@@ -38,17 +38,6 @@ pub const Ids = struct {
     gid: u32,
 };
 
-/// Process ids for an event, read fresh each time: after fork, vfork or setuid they change.
-pub fn currentIds() Ids {
-    return .{
-        .pid = linux.getpid(),
-        .ppid = linux.getppid(),
-        .tid = linux.gettid(),
-        .uid = linux.getuid(),
-        .gid = linux.getgid(),
-    };
-}
-
 pub fn getpid() i32 {
     return linux.getpid();
 }

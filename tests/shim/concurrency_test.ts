@@ -76,6 +76,8 @@ Deno.test("200 forked children each report with their own pid, seq from 0 and ow
     assertEquals(children.length, 200);
     assertEquals(new Set(children.map(pidOf)).size, 200);
     assert(children.every((e) => e.seq === 0), "each child counts its own events from 0");
+    const ids = children.map((e) => e.process as { pid: number; tid: number });
+    assert(ids.every((p) => p.tid === p.pid), "a forked child reports its own tid");
     // The parent's socket, as the parent saw it; a child that reused it would list it too.
     const lines = result.stdout.trim().split("\n").map((line) => line.split(" "));
     const parentSockets = lines.filter(([who]) => who === "parent").map(([, , inode]) => inode);

@@ -1,0 +1,46 @@
+/**
+ * The process ids on events stay true when they change: uid/gid after set*id calls (the shim
+ * caches them between changes), and tid per thread and per forked process.
+ */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { startTestCollector } from "../support/collector.ts";
+import { assertValidShimEvents, eventsOf, payloadOf, runUnderShim } from "../support/shim.ts";
+
+Deno.test("events after setresgid/setresuid carry the new gid and uid", {
+  ignore: Deno.uid() !== 0,
+}, async () => {
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-ids-" });
+  try {
+    await Deno.chmod(dir, 0o777);
+    const script = [
+      "import os",
+      `open(${JSON.stringify(join(dir, "as-root"))}, "w").close()`,
+      "os.setresgid(65534, 65534, 65534)",
+      `open(${JSON.stringify(join(dir, "as-nogroup"))}, "w").close()`,
+      "os.setresuid(65534, 65534, 65534)",
+      `open(${JSON.stringify(join(dir, "as-nobody"))}, "w").close()`,
+    ].join("\n");
+    const result = await runUnderShim(["python3", "-c", script], {
+      socket: collector.socket,
+      session: "ids",
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const events = await collector.waitForEvents(
+      "ids",
+      (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "as-nobody")),
+    );
+    assertValidShimEvents(events);
+    const processOf = (name: string) =>
+      eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, name))!.process as {
+        uid: number;
+        gid: number;
+      };
+    assertEquals([processOf("as-root").uid, processOf("as-root").gid], [0, 0]);
+    assertEquals([processOf("as-nogroup").uid, processOf("as-nogroup").gid], [0, 65534]);
+    assertEquals([processOf("as-nobody").uid, processOf("as-nobody").gid], [65534, 65534]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
