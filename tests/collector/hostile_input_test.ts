@@ -144,6 +144,30 @@ Deno.test("1e6 nested brackets are rejected as too_deep while another connection
   assert.ok(latency < 1000, `a valid event took ${latency} ms to land`);
 });
 
+Deno.test("huge valid events near the line limit are stored while another connection keeps flowing", async () => {
+  await using collector = await startTestCollector();
+  const huge = execEvent("huge", 0);
+  huge.payload = { ...huge.payload, argv: Array.from({ length: 100_000 }, (_, i) => `ar${i}`) };
+  const line = JSON.stringify(huge);
+  assert.ok(line.length > 900_000 && line.length < 1024 * 1024);
+  const big = await Deno.connect({ transport: "unix", path: collector.socket });
+  const flood = (async () => {
+    for (let i = 0; i < 10; i++) await writeAll(big, toLines([{ ...huge, seq: i }]));
+    big.close();
+  })();
+  await collector.waitForEvents("huge", (e) => e.length >= 1, 20_000);
+
+  const started = Date.now();
+  await send(collector.socket, toLines([execEvent("beside-huge", 0)]));
+  await collector.waitForEvents("beside-huge", (e) => e.length === 1);
+  const latency = Date.now() - started;
+  await flood;
+
+  const stored = await collector.waitForEvents("huge", (e) => e.length === 10, 20_000);
+  assert.equal((stored[9].payload as { argv: string[] }).argv.length, 100_000);
+  assert.ok(latency < 1000, `a small event took ${latency} ms to land beside huge ones`);
+});
+
 Deno.test("a partial line without progress is closed after the timeout; idle connections stay", async () => {
   await using collector = await startTestCollector({ settings: { partialLineTimeoutMs: 300 } });
   const stalled = await Deno.connect({ transport: "unix", path: collector.socket });
