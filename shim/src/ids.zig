@@ -1,5 +1,7 @@
-//! The ids every event carries, with as few system calls as is safe. pid and ppid are read per
-//! event (fork, vfork and reparenting change them). The tid is cached per thread, tagged with the
+//! The ids every event carries, with as few system calls as is safe. pid is read per event (a
+//! vfork child shares the parent's memory, so only the kernel can say which process runs). ppid
+//! is cached per pid and re-read when 1 ms has passed, so after the parent exits an event may
+//! carry the old parent for at most that long. The tid is cached per thread, tagged with the
 //! pid it was read under, so a fork or vfork child (same thread-local memory, new pid) reads its
 //! own. uid and gid are cached per process and invalidated by the set*id hooks (cred_hooks.zig)
 //! through a generation counter; only a raw setuid syscall, which no LD_PRELOAD library sees,
@@ -10,6 +12,11 @@ const sys = @import("sys.zig");
 
 threadlocal var tid_pid: i32 = 0;
 threadlocal var tid_value: i32 = 0;
+
+/// pid << 32 | ppid, and when it was read (monotonic ns).
+var parent_value = std.atomic.Value(u64).init(0);
+var parent_read_ns = std.atomic.Value(u64).init(0);
+const parent_max_age_ns: u64 = std.time.ns_per_ms;
 
 /// Bumped after every set*id call.
 var cred_generation = std.atomic.Value(u32).init(1);
@@ -28,6 +35,19 @@ fn tid(pid: i32) i32 {
     tid_value = t;
     tid_pid = pid;
     return t;
+}
+
+fn parent(pid: i32) i32 {
+    const now = sys.monotonicNs();
+    const cached = parent_value.load(.acquire);
+    const cached_pid: i32 = @bitCast(@as(u32, @truncate(cached >> 32)));
+    if (cached_pid == pid and now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
+        return @bitCast(@as(u32, @truncate(cached)));
+    }
+    const ppid = linux.getppid();
+    parent_value.store(@as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid)), .release);
+    parent_read_ns.store(now, .release);
+    return ppid;
 }
 
 fn credentials() u64 {
@@ -50,7 +70,7 @@ pub fn current(pid: i32) sys.Ids {
     const cred = credentials();
     return .{
         .pid = pid,
-        .ppid = linux.getppid(),
+        .ppid = parent(pid),
         .tid = tid(pid),
         .uid = @truncate(cred >> 32),
         .gid = @truncate(cred),

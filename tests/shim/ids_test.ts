@@ -44,3 +44,43 @@ Deno.test("events after setresgid/setresuid carry the new gid and uid", {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a child whose parent exited reports its new parent, not the old one", async () => {
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-orphan-" });
+  try {
+    const marker = join(dir, "orphan");
+    const script = [
+      "import os, time",
+      "if os.fork() == 0:",
+      `    open(${JSON.stringify(join(dir, "early"))}, "w").close()`,
+      "    time.sleep(0.5)",
+      `    open(${JSON.stringify(marker)}, "w").close()`,
+      "    os._exit(0)",
+      `open(${JSON.stringify(join(dir, "parent"))}, "w").close()`,
+      "time.sleep(0.2)",
+    ].join("\n");
+    const result = await runUnderShim(["python3", "-c", script], {
+      socket: collector.socket,
+      session: "orphan",
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const events = await collector.waitForEvents(
+      "orphan",
+      (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === marker),
+    );
+    assertValidShimEvents(events);
+    const parent = eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, "parent"))!
+      .process as { pid: number };
+    const orphan = eventsOf(events, "Open").find((x) => payloadOf(x).path === marker)!
+      .process as { pid: number; ppid: number };
+    const early = eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, "early"))!
+      .process as { pid: number; ppid: number };
+    // While the parent lived the child reported it; after it exited, no longer.
+    assertEquals(early.ppid, parent.pid);
+    assertEquals(orphan.pid, early.pid);
+    assertEquals(orphan.ppid !== parent.pid, true, `ppid ${orphan.ppid} is the exited parent`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
