@@ -139,6 +139,8 @@ class Collector {
   #stopping = false;
   #stoppedAt = 0;
   #drainDeadline: ReturnType<typeof setTimeout> | undefined;
+  #drainOver: Promise<void>;
+  #endDrain: () => void = () => {};
   #sweeper: ReturnType<typeof setInterval>;
   #statsTimer: ReturnType<typeof setInterval>;
   #started = Date.now();
@@ -148,6 +150,7 @@ class Collector {
     this.#listener = listener;
     this.#log = log;
     this.#heldBytes = { used: 0, limit: config.maxBufferBytes };
+    this.#drainOver = new Promise((resolve) => (this.#endDrain = resolve));
     this.#writer = new LogWriter({
       logDir: config.logDir,
       maxOpenFiles: config.maxOpenFiles,
@@ -191,7 +194,11 @@ class Collector {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#stoppedAt = Date.now();
-    this.#log("shutting down: draining connections", { connections: this.#connections.size });
+    this.#log("shutting down: draining connections", {
+      connections: this.#connections.size,
+      events: this.#counters.events,
+      bufferedBytes: this.#writer.bufferedBytes,
+    });
     try {
       this.#listener.close();
     } catch {
@@ -203,6 +210,7 @@ class Collector {
     }
     this.#drainDeadline = setTimeout(() => {
       for (const connection of this.#connections) closeQuietly(connection.conn);
+      this.#endDrain();
     }, this.#config.shutdownDrainMs);
   }
 
@@ -287,7 +295,9 @@ class Collector {
       while (true) {
         if (this.#writer.full) {
           this.#counters.backpressurePauses++;
-          await this.#writer.whenWritable();
+          // After the drain deadline, stop waiting for a writer that cannot make progress
+          // (disk still full): the connection is closed and the shutdown goes on.
+          await Promise.race([this.#writer.whenWritable(), this.#drainOver]);
         }
         connection.reading = true;
         if (connection.draining) this.#armQuietTimer(connection);

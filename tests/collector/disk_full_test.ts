@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector } from "../support/collector.ts";
-import { execEvent, send, toLines } from "./helpers.ts";
+import { execEvent, send, toLines, writeAll } from "./helpers.ts";
 
 /** Mounts a 256 KiB tmpfs at `dir`; false when this machine does not allow it (not root). */
 async function mountTinyTmpfs(dir: string): Promise<boolean> {
@@ -58,6 +58,49 @@ Deno.test("on a full disk events wait (readers pause) and all land in order once
     );
     assert.ok(summary.writeErrors > 0);
     assert.ok(summary.backpressurePauses > 0, "readers paused while the buffer was full");
+  } finally {
+    await new Deno.Command("umount", { args: [logDir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM while the disk stays full exits within 5 s with code 1 and says what is lost", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "collector-enospc-" });
+  const logDir = join(dir, "logs");
+  await Deno.mkdir(logDir);
+  if (!(await mountTinyTmpfs(logDir))) {
+    console.warn("SKIPPED: cannot mount a tmpfs here (needs root); ENOSPC not tested");
+    await Deno.remove(dir, { recursive: true });
+    return;
+  }
+  try {
+    await fillUp(join(logDir, "filler"));
+    const collector = await startTestCollector({
+      socket: join(dir, "audit.sock"),
+      logDir,
+      settings: { maxBufferBytes: 32 * 1024 },
+    });
+    const conn = await Deno.connect({ transport: "unix", path: collector.socket });
+    // More than buffer and socket can hold: the writer blocks, reading pauses, this write hangs.
+    const stuck = writeAll(
+      conn,
+      toLines(Array.from({ length: 3000 }, (_, i) => execEvent("stuck", i))),
+    )
+      .catch(() => {});
+    await collector.waitForLog(/"code":"ENOSPC"/);
+
+    const started = Date.now();
+    const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 10_000));
+    const code = await Promise.race([collector.stop(), hung]);
+    const took = Date.now() - started;
+    if (code === "hung") Deno.kill(collector.pid, "SIGKILL");
+    conn.close();
+    await stuck;
+
+    assert.equal(code, 1);
+    assert.ok(took < 5500, `took ${took} ms`);
+    assert.match(collector.stderrText(), /exiting with events not written/);
+    await collector[Symbol.asyncDispose]();
   } finally {
     await new Deno.Command("umount", { args: [logDir] }).output();
     await Deno.remove(dir, { recursive: true });
