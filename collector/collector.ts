@@ -1,0 +1,399 @@
+/**
+ * One running collector: the accept loop, each producer connection (read, split, ingest), the
+ * reject records, the timers (partial lines, stats) and the drain on shutdown.
+ *
+ * @module
+ */
+import type { CollectorConfig } from "./config.ts";
+import { ingestLine, ingestText, type LineOutcome, type RejectReason } from "./ingest.ts";
+import { type HeldBytesBudget, LineSplitter } from "./line_splitter.ts";
+import { LogWriter } from "./log_writer.ts";
+import { RejectLog } from "./reject_log.ts";
+import { type Counters, newCounters, snapshot, statsLine } from "./stats.ts";
+
+/** Exit budget after SIGTERM/SIGINT, below the 5 s a supervisor waits. */
+const SHUTDOWN_BUDGET_MS = 4500;
+/** While draining, a connection with no new bytes for this long has nothing more in flight. */
+const DRAIN_QUIET_MS = 200;
+/** A timer firing this much later than due shows the event loop was blocked meanwhile. */
+const LATE_TIMER_MS = 50;
+const FIRST_READ_BYTES = 4096;
+const ACCEPT_RETRY_MS = 50;
+const NEWLINE = 0x0a;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+const MAX_READ_BYTES = 256 * 1024;
+
+/** One producer connection. */
+interface Connection {
+  id: number;
+  conn: Deno.UnixConn;
+  splitter: LineSplitter;
+  lastProgress: number;
+  reading: boolean;
+  draining: boolean;
+  quietTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Closed on purpose with a half line pending; that half line is dropped, not parsed. */
+  dropPartial: boolean;
+}
+
+/** Writes one structured log line (JSON) to stderr. */
+export type Logger = (message: string, fields?: Record<string, unknown>) => void;
+
+/** A logger printing `{"time","msg",...fields}` lines on stderr. */
+export const stderrLogger: Logger = (message, fields = {}) => {
+  console.error(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }));
+};
+
+/**
+ * The accept loop, the connections and the timers of one running collector.
+ *
+ * @example
+ * ```ts
+ * import { Collector, stderrLogger } from "./collector.ts";
+ * import { resolveConfig } from "./config.ts";
+ * const config = resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/logs" } });
+ * const collector = new Collector(config, {
+ *   listener: Deno.listen({ transport: "unix", path: config.socket }),
+ *   log: stderrLogger,
+ * });
+ * Deno.addSignalListener("SIGTERM", () => collector.shutdown());
+ * const unwrittenBytes = await collector.run();
+ * ```
+ */
+export class Collector {
+  #config: CollectorConfig;
+  #listener: Deno.UnixListener;
+  #log: Logger;
+  #counters: Counters = newCounters();
+  #lastStats: Counters = newCounters();
+  #writer: LogWriter;
+  #rejects: RejectLog;
+  #connections = new Set<Connection>();
+  #heldBytes: HeldBytesBudget;
+  #handlers = new Set<Promise<void>>();
+  #nextId = 1;
+  #receivedAt = "";
+  #stopping = false;
+  #stoppedAt = 0;
+  #drainDeadline: ReturnType<typeof setTimeout> | undefined;
+  #drainOver: Promise<void>;
+  #endDrain: () => void = () => {};
+  #sweeper: ReturnType<typeof setInterval>;
+  #statsTimer: ReturnType<typeof setInterval>;
+  #started = Date.now();
+
+  /** Takes over `listener`; `log` receives the structured log lines. */
+  constructor(config: CollectorConfig, options: { listener: Deno.UnixListener; log: Logger }) {
+    const { listener, log } = options;
+    this.#config = config;
+    this.#listener = listener;
+    this.#log = log;
+    this.#heldBytes = { used: 0, limit: config.maxBufferBytes };
+    this.#drainOver = new Promise((resolve) => (this.#endDrain = resolve));
+    this.#writer = new LogWriter({
+      logDir: config.logDir,
+      maxOpenFiles: config.maxOpenFiles,
+      fsyncIntervalMs: config.fsyncIntervalMs,
+      maxBufferBytes: config.maxBufferBytes,
+      counters: this.#counters,
+      log,
+      onTornTail: (path, fragment) =>
+        this.#rejectCounted({
+          reason: "torn_tail",
+          path: "",
+          message: `unterminated last line cut off ${path}`,
+          line: fragment,
+          connection: 0,
+        }),
+    });
+    this.#rejects = new RejectLog({
+      perSecond: config.rejectRecordsPerSecond,
+      write: (line) => this.#writer.appendReject(line),
+    });
+    const sweepEvery = Math.min(1000, Math.max(20, Math.floor(config.partialLineTimeoutMs / 4)));
+    this.#sweeper = setInterval(() => this.#sweep(), sweepEvery);
+    this.#statsTimer = setInterval(() => this.#printStats(), config.statsIntervalMs);
+  }
+
+  /** Accepts until shutdown, drains, writes everything; returns bytes left unwritten. */
+  async run(): Promise<number> {
+    await this.#acceptUntilStopped();
+    this.shutdown();
+    while (this.#handlers.size > 0) await Promise.all(this.#handlers);
+    clearTimeout(this.#drainDeadline);
+    clearInterval(this.#sweeper);
+    clearInterval(this.#statsTimer);
+    this.#rejects.flushSuppressed();
+    const left = SHUTDOWN_BUDGET_MS - (Date.now() - this.#stoppedAt);
+    return await this.#writer.close(left);
+  }
+
+  /** Stops accepting and starts draining the open connections (idempotent). */
+  shutdown(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stoppedAt = Date.now();
+    this.#log("shutting down: draining connections", {
+      connections: this.#connections.size,
+      events: this.#counters.events,
+      bufferedBytes: this.#writer.bufferedBytes,
+    });
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const connection of this.#connections) {
+      connection.draining = true;
+      if (connection.reading) this.#armQuietTimer(connection);
+    }
+    this.#drainDeadline = setTimeout(() => {
+      for (const connection of this.#connections) closeQuietly(connection.conn);
+      this.#endDrain();
+    }, this.#config.shutdownDrainMs);
+  }
+
+  /** Prints the exit summary on stderr. */
+  printSummary(): void {
+    console.error(
+      statsLine("summary", {
+        counters: this.#counters,
+        previous: newCounters(),
+        gauges: this.#gauges(),
+        intervalMs: Date.now() - this.#started,
+      }),
+    );
+  }
+
+  async #acceptUntilStopped(): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping) return;
+        // EMFILE/ENFILE (out of file descriptors) must not end the collector: the pending
+        // connection waits in the backlog until a descriptor frees up.
+        this.#counters.acceptErrors++;
+        if (this.#counters.acceptErrors % 100 === 1) {
+          this.#log("accept failed; retrying (out of file descriptors? raise ulimit -n)", {
+            error: (error as Error).message,
+            acceptErrors: this.#counters.acceptErrors,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      this.#accept(conn);
+    }
+  }
+
+  #accept(conn: Deno.UnixConn): void {
+    if (this.#connections.size >= this.#config.maxConnections) {
+      this.#counters.connectionsRefused++;
+      closeQuietly(conn);
+      return;
+    }
+    this.#counters.connectionsAccepted++;
+    const connection: Connection = {
+      id: this.#nextId++,
+      conn,
+      splitter: undefined as unknown as LineSplitter,
+      lastProgress: Date.now(),
+      reading: false,
+      draining: false,
+      quietTimer: undefined,
+      dropPartial: false,
+    };
+    connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
+      lines: (run) => this.#ingestRun(run, connection),
+      overlong: (head, cause) =>
+        this.#rejectCounted({
+          reason: "overlong_line",
+          path: "",
+          message: cause === "line"
+            ? `line longer than ${this.#config.maxLineBytes} bytes; discarded up to its newline`
+            : `unfinished lines of all connections hold over ${this.#heldBytes.limit} bytes; ` +
+              "this line is discarded up to its newline",
+          line: head,
+          connection: connection.id,
+          bytes: cause === "line" ? this.#config.maxLineBytes + 1 : head.length,
+        }),
+    }, { budget: this.#heldBytes });
+    this.#connections.add(connection);
+    const handler = this.#handle(connection).finally(() => {
+      this.#connections.delete(connection);
+      this.#handlers.delete(handler);
+    });
+    this.#handlers.add(handler);
+  }
+
+  async #handle(connection: Connection): Promise<void> {
+    let buffer = new Uint8Array(FIRST_READ_BYTES);
+    try {
+      while (true) {
+        if (this.#writer.full) {
+          this.#counters.backpressurePauses++;
+          // After the drain deadline, stop waiting for a writer that cannot make progress
+          // (disk still full): the connection is closed and the shutdown goes on.
+          await Promise.race([this.#writer.whenWritable(), this.#drainOver]);
+        }
+        connection.reading = true;
+        if (connection.draining) this.#armQuietTimer(connection);
+        const read = await connection.conn.read(buffer);
+        connection.reading = false;
+        clearTimeout(connection.quietTimer);
+        if (read === null) break;
+        const now = Date.now();
+        connection.lastProgress = now;
+        this.#counters.bytesIn += read;
+        this.#receivedAt = new Date(now).toISOString();
+        connection.splitter.push(buffer.subarray(0, read));
+        if (read === buffer.length && buffer.length < MAX_READ_BYTES) {
+          // A busy producer: read more per call. Idle ones keep a small buffer, so thousands
+          // of open connections stay cheap.
+          buffer = new Uint8Array(buffer.length * 4);
+        }
+      }
+    } catch (error) {
+      if (!isClosedError(error)) {
+        this.#log("connection read failed", {
+          connection: connection.id,
+          error: (error as Error).message,
+        });
+      }
+    } finally {
+      clearTimeout(connection.quietTimer);
+      closeQuietly(connection.conn);
+    }
+    if (!connection.dropPartial) {
+      this.#receivedAt = new Date().toISOString();
+      connection.splitter.end();
+    }
+  }
+
+  /** Lines of one run: decoded in one call; per line only when the run is not valid UTF-8. */
+  #ingestRun(run: Uint8Array, connection: Connection): void {
+    let text: string;
+    try {
+      text = utf8.decode(run);
+    } catch {
+      let start = 0;
+      while (start <= run.length) {
+        let end = run.indexOf(NEWLINE, start);
+        if (end === -1) end = run.length;
+        const line = run.subarray(start, end);
+        if (line.length > 0) this.#store(ingestLine(line, this.#receivedAt), line, connection);
+        start = end + 1;
+      }
+      return;
+    }
+    let start = 0;
+    while (start <= text.length) {
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      if (end > start) {
+        const line = text.slice(start, end);
+        this.#store(ingestText(line, this.#receivedAt), line, connection);
+      }
+      start = end + 1;
+    }
+  }
+
+  #store(outcome: LineOutcome, line: Uint8Array | string, connection: Connection): void {
+    if (outcome.ok) {
+      this.#counters.events++;
+      this.#writer.appendEvent(outcome.sessionId, outcome.record);
+      return;
+    }
+    const bytes = typeof line === "string" ? encoder.encode(line) : line;
+    this.#rejectCounted({ ...outcome, line: bytes, connection: connection.id });
+  }
+
+  #rejectCounted(
+    reject: {
+      reason: RejectReason;
+      path: string;
+      message: string;
+      line: Uint8Array;
+      connection: number;
+      bytes?: number;
+    },
+  ): void {
+    this.#counters.rejects[reject.reason]++;
+    this.#rejects.record(reject);
+  }
+
+  #armQuietTimer(connection: Connection): void {
+    clearTimeout(connection.quietTimer);
+    const due = Date.now() + DRAIN_QUIET_MS;
+    connection.quietTimer = setTimeout(() => {
+      // A late timer means the event loop was busy (e.g. encoding a large batch), so a read
+      // that already has data may not have been delivered yet: wait another quiet period.
+      if (Date.now() - due > LATE_TIMER_MS) this.#armQuietTimer(connection);
+      else closeQuietly(connection.conn);
+    }, DRAIN_QUIET_MS);
+  }
+
+  #sweep(): void {
+    this.#rejects.tick();
+    const now = Date.now();
+    const timeout = this.#config.partialLineTimeoutMs;
+    for (const connection of this.#connections) {
+      if (!connection.splitter.hasPartialLine || now - connection.lastProgress <= timeout) continue;
+      connection.dropPartial = true;
+      this.#log("closing a connection whose partial line made no progress", {
+        connection: connection.id,
+        timeoutMs: timeout,
+      });
+      this.#rejectCounted({
+        reason: "partial_line_timeout",
+        path: "",
+        message: `no newline and no new bytes for ${timeout} ms; connection closed`,
+        line: connection.splitter.takePartial(),
+        connection: connection.id,
+      });
+      closeQuietly(connection.conn);
+    }
+  }
+
+  #printStats(): void {
+    const now = this.#counters;
+    const before = this.#lastStats;
+    const busy = now.bytesIn !== before.bytesIn || now.connectionsAccepted !==
+        before.connectionsAccepted ||
+      now.connectionsRefused !== before.connectionsRefused ||
+      now.bytesWritten !== before.bytesWritten || now.fsyncs !== before.fsyncs;
+    if (busy) {
+      console.error(statsLine("stats", {
+        counters: now,
+        previous: before,
+        gauges: this.#gauges(),
+        intervalMs: this.#config.statsIntervalMs,
+      }));
+    }
+    this.#lastStats = snapshot(now);
+  }
+
+  #gauges() {
+    return {
+      connections: this.#connections.size,
+      openFiles: this.#writer.openFiles,
+      bufferedBytes: this.#writer.bufferedBytes,
+    };
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+function isClosedError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe;
+}
