@@ -29,16 +29,6 @@ async function pinnedVersion(tool: "deno" | "zig"): Promise<string> {
   return (await Deno.readTextFile(new URL(`toolchain/${tool}.version`, ROOT))).trim();
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /** A folder holding only the running (pinned) deno binary, as the deno-toolchain stage. */
 async function stageDenoToolchain(): Promise<string> {
   const pinned = await pinnedVersion("deno");
@@ -79,22 +69,41 @@ async function stageDenoCache(): Promise<string> {
   return dir;
 }
 
-/** The pinned Zig installed by toolchain/zig.ts, as the zig-toolchain stage. */
+/**
+ * The pinned Zig in .tools/zig (the ziglang package toolchain/zig.ts installs), as the
+ * zig-toolchain stage; installed from PyPI when missing (a zig on PATH does not have that layout).
+ */
 async function stageZigToolchain(): Promise<string> {
   const dir = new URL(".tools/zig/", ROOT).pathname;
   const zig = `${dir}ziglang/zig`;
-  if (!(await exists(zig))) {
-    throw new Error(`${zig} is missing; run ./task build first (it installs the pinned Zig)`);
-  }
-  const out = await new Deno.Command(zig, { args: ["version"], stdout: "piped" }).output();
-  const version = new TextDecoder().decode(out.stdout).trim();
   const pinned = await pinnedVersion("zig");
+  if ((await zigVersion(zig)) !== pinned) {
+    const pip = await new Deno.Command("python3", {
+      args: ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
+        .concat(["--target", dir, `ziglang==${pinned}`]),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!pip.success) {
+      const stderr = new TextDecoder().decode(pip.stderr).trim();
+      throw new Error(`pip could not install ziglang==${pinned} into ${dir}: ${stderr}`);
+    }
+  }
+  const version = await zigVersion(zig);
   if (version !== pinned) {
-    throw new Error(
-      `${zig} is zig ${version}, the project pins ${pinned}; remove .tools/zig and run ./task build`,
-    );
+    throw new Error(`${zig} is zig ${version}, the project pins ${pinned}; remove .tools/zig`);
   }
   return dir;
+}
+
+async function zigVersion(zig: string): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(zig, { args: ["version"], stdout: "piped" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
 }
 
 /**
