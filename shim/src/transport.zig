@@ -13,8 +13,9 @@
 //!   and sends on a one-shot connection.
 //! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
 //!   in between are counted as dropped without being encoded. Collector stalled: the first send
-//!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS), later sends use MSG_DONTWAIT and drop
-//!   at once until the socket drains. Drops are reported in `dropped` on the next delivered event.
+//!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS); later events are dropped at once until
+//!   the collector has read everything queued (SIOCOUTQ is 0). Drops are reported in `dropped` on
+//!   the next delivered event.
 const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
@@ -24,6 +25,8 @@ const config = @import("config.zig");
 
 const fd_floor: usize = 900;
 const F_DUPFD_CLOEXEC: i32 = 1030;
+/// Bytes written to a socket and not yet read by the peer (Unix sockets: queued skbs).
+const SIOCOUTQ: u32 = 0x5411;
 const EAGAIN: u16 = @intFromEnum(linux.E.AGAIN);
 const EINTR: u16 = @intFromEnum(linux.E.INTR);
 
@@ -229,7 +232,14 @@ fn openConnection(low_fd_ok: bool) ?i32 {
 /// timeout, and then the connection is closed so the cut line is the last thing on it.
 fn sendLine(bytes: []const u8) bool {
     var flags: u32 = linux.MSG.NOSIGNAL;
-    if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
+    if (stalled.load(.monotonic)) {
+        // Stalled: drop without trying until the collector has read everything queued, so that a
+        // collector that drains slowly does not make every other send wait the timeout again.
+        var queued: c_int = 0;
+        const rc = linux.ioctl(conn_fd, SIOCOUTQ, @intFromPtr(&queued));
+        if (sys.errnoOf(rc) == 0 and queued > 0) return false;
+        if (sys.errnoOf(rc) != 0) flags |= linux.MSG.DONTWAIT;
+    }
     var off: usize = 0;
     var rounds: u32 = 0;
     var err: u16 = 0;

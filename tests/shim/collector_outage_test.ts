@@ -76,8 +76,9 @@ Deno.test("with no collector, reconnects are rate-limited and drops are counted 
     );
     assertValidShimEvents(events);
     const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
-    assert((final.dropped as number) > 0);
     const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
+    // The first event delivered after the collector came up reports what was lost before.
+    assert(own.some((e) => (e.dropped as number | undefined ?? 0) > 0));
     assertEquals(accountedFor(own), (final.seq as number) + 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -112,13 +113,12 @@ Deno.test("with a stalled collector at most one send waits the timeout, the rest
     }
     assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
     const sends = (await Deno.readTextFile(trace)).split("\n").filter((l) => l.includes("sendto("));
-    // A send that waited and timed out is a blocking one that failed with EAGAIN; every later
-    // one must not wait (MSG_DONTWAIT). Durations are not compared: strace on a busy machine
-    // stretches them.
+    // A send that waited and timed out is a blocking one that failed with EAGAIN. After it, the
+    // shim does not even try until the collector has read what is queued, so far fewer sends
+    // than events are made. Durations are not compared: strace on a busy machine stretches them.
     const waited = sends.filter((l) => l.includes("EAGAIN") && !l.includes("MSG_DONTWAIT"));
     assertEquals(waited.length, 1, waited.join("\n"));
-    const dropped = sends.filter((l) => l.includes("EAGAIN") && l.includes("MSG_DONTWAIT"));
-    assert(dropped.length > 1000, `${dropped.length} sends dropped without waiting`);
+    assert(sends.length < 3001 - 1000, `${sends.length} sends for 3001 events`);
     const events = await collector.waitForEvents(
       "stalled",
       (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
