@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
  * `calls`: makes every hooked open and connect call once successfully and once failing (and the
  * exec calls failing), printing after each `name rc errno`, with errno set to 77 before each call
  * so a hook that clobbers errno on success shows. The output must be identical with and without
- * the shim. Argument 1 is a scratch directory, argument 2 a TCP port with a listener on 127.0.0.1.
+ * the shim (system, popen and the set*id calls included). Argument 1 is a scratch directory, argument 2 a TCP port with a listener on 127.0.0.1.
  */
 export const CALLS_SOURCE = `
 #define _GNU_SOURCE
@@ -169,6 +169,13 @@ int main(int argc, char **argv) {
   pid_t pid;
   CALL("posix_spawn-fail", posix_spawn(&pid, missing, NULL, NULL, args, environ));
   CALL("posix_spawnp-fail", posix_spawnp(&pid, "no-such-program-xyz", NULL, NULL, args, environ));
+  CALL("system", system("exit 3"));
+  errno = 77;
+  FILE *p = popen("exit 0", "r");
+  note("popen", p != NULL, errno);
+  if (p) pclose(p);
+  CALL("setreuid", setreuid(-1, -1));
+  CALL("setresgid", setresgid(-1, -1, -1));
   fputs(out, stdout);
   return 0;
 }
