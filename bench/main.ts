@@ -5,6 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { runText } from "./command.ts";
+import { REPO_ROOT } from "./deno_task.ts";
 import { runEndToEnd } from "./end_to_end.ts";
 import { runExecLoop } from "./exec_loop.ts";
 import { runIngest } from "./ingest.ts";
@@ -159,10 +161,17 @@ export async function benchMain(args: string[]): Promise<number> {
     console.log(markdown);
   } else {
     await Deno.writeTextFile(out, markdown);
+    await formatMarkdown(out, log);
     log(`wrote ${out}`);
   }
   log(failures.length === 0 ? "all comparisons completed" : `${failures.length} failed`);
   return failures.length === 0 ? 0 : 1;
+}
+
+/** Formats the written report with `deno fmt` (the project's checks require formatted files). */
+async function formatMarkdown(path: string, log: (line: string) => void): Promise<void> {
+  const out = await runText(Deno.execPath(), { args: ["fmt", "--quiet", path], cwd: REPO_ROOT });
+  if (!out.success) log(`warning: deno fmt ${path} failed: ${out.stderr.trim()}`);
 }
 
 if (import.meta.main) {

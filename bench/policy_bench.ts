@@ -1,11 +1,13 @@
 /**
- * Policy matching cost per hooked call: the same open()+close() loop under the
- * shim with no policy, with an empty policy, and with a 50-rule policy none of
- * whose rules matches the opened file (so every rule is tried on every open).
- * The difference between the last two is what matching costs per call
- * (goal: at most 100 ns). Open events for the loop's file are excluded
- * (CONTAINAI_AUDIT_OPEN_EXCLUDE), so the event send, which dwarfs the
- * matching and is the same in every variant, stays out of the measurement.
+ * Policy matching cost per hooked call: a loop of open() calls under the shim
+ * with no policy, with an empty policy, and with a 50-rule policy none of whose
+ * rules matches the path (so every rule is tried on every open). The difference
+ * between the last two is what matching costs per call (goal: at most 100 ns).
+ * The path names a missing directory, so the kernel fails the open after one
+ * lookup: the cheapest real open, which keeps the syscall's own jitter small
+ * next to the difference measured. Open events for it are excluded
+ * (CONTAINAI_AUDIT_OPEN_EXCLUDE): sending them dwarfs the matching and is the
+ * same in every variant.
  *
  * Part of `deno task bench` (`--only policy`), or on its own:
  * `deno run -A bench/policy_bench.ts [--quick]`.
@@ -15,10 +17,39 @@
 import { parseArgs } from "node:util";
 import { type Contender, runAlternating } from "./alternate.ts";
 import { runText } from "./command.ts";
-import { compileHelper } from "./native.ts";
+import { findZig } from "../toolchain/mod.ts";
 import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
 import { buildShim } from "../toolchain/mod.ts";
+
+/** `open_fail_loop ITERATIONS PATH`: ns per open() (wall and process CPU), the loop alone. */
+const OPEN_FAIL_LOOP = `
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static long long ns(clockid_t clock) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  long n = atol(argv[1]);
+  long long wall = ns(CLOCK_MONOTONIC), cpu = ns(CLOCK_PROCESS_CPUTIME_ID);
+  for (long i = 0; i < n; i++) {
+    if (open(argv[2], O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT) {
+      fprintf(stderr, "open_fail_loop: expected ENOENT for %s\\n", argv[2]);
+      return 1;
+    }
+  }
+  wall = ns(CLOCK_MONOTONIC) - wall;
+  cpu = ns(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+  printf("%.1f %.1f\\n", (double)wall / n, (double)cpu / n);
+  return 0;
+}
+`;
 import { type Policy, writeCompactPolicy } from "../policy/mod.ts";
 
 /** Options of {@linkcode runPolicyCost}. */
@@ -82,9 +113,9 @@ export async function runPolicyCost(options: PolicyCostOptions): Promise<SuiteRe
   try {
     options.log("policy: building the shim and the open loop");
     const shim = await buildShim({ quiet: true });
-    const openLoop = await compileHelper("open_loop", { outDir: workDir });
-    const target = `${workDir}/target.txt`;
-    await Deno.writeTextFile(target, "opened by the benchmark\n");
+    const openLoop = await compileLoop(workDir);
+    // Shaped like a real path (four segments), in a directory that does not exist.
+    const target = `${workDir}/missing-dir/project/target.txt`;
     const empty = await writeCompactPolicy({ mode: "enforce", rules: [] }, {
       dir: await Deno.makeTempDir({ dir: workDir }),
     });
@@ -117,6 +148,18 @@ export async function runPolicyCost(options: PolicyCostOptions): Promise<SuiteRe
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }
+}
+
+async function compileLoop(workDir: string): Promise<string> {
+  const source = `${workDir}/open_fail_loop.c`;
+  const program = `${workDir}/open_fail_loop`;
+  await Deno.writeTextFile(source, OPEN_FAIL_LOOP);
+  const zig = await findZig();
+  const out = await runText(zig.program, {
+    args: [...zig.prefix, "cc", "-O2", "-target", "x86_64-linux-gnu", "-o", program, source],
+  });
+  if (!out.success) throw new Error(`zig cc could not compile the open loop:\n${out.stderr}`);
+  return program;
 }
 
 async function timeLoop(
@@ -156,11 +199,13 @@ function summarize(samples: Map<string, LoopSample[]>, options: PolicyCostOption
     id: "policy",
     title: "5. Policy matching cost",
     setup: [
-      "The open loop of comparison 2 (bench/c/open_loop.c) runs under the shim three ways: " +
+      "A C loop of open() calls on a path in a missing directory (ENOENT after one lookup: " +
+      "the cheapest real open, so the syscall's own jitter stays small) runs under the shim " +
+      "three ways: " +
       "without a policy, with an empty compiled policy, and with 50 Open rules " +
       "(bench/policy_bench.ts: absolute trees, single-segment wildcards, `**` patterns with " +
       "and without a literal tail) none of which matches the opened file, so every rule is " +
-      "tried on every open. Open events for the loop's file are excluded " +
+      "tried on every open. Open events for the loop's path are excluded " +
       "(CONTAINAI_AUDIT_OPEN_EXCLUDE) so that sending them, which costs far more and is the " +
       "same in each variant, does not drown the difference.",
       `${formatNumber(options.iterations)} opens per run, ${options.rounds} rounds, ` +
@@ -187,8 +232,8 @@ function summarize(samples: Map<string, LoopSample[]>, options: PolicyCostOption
 if (import.meta.main) {
   const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean" } } });
   const result = await runPolicyCost({
-    iterations: values.quick ? 50_000 : 500_000,
-    rounds: values.quick ? 3 : 11,
+    iterations: values.quick ? 100_000 : 1_000_000,
+    rounds: values.quick ? 3 : 15,
     log: (line) => console.error(line),
   });
   console.log(`| ${result.columns.join(" | ")} |`);
