@@ -10,7 +10,8 @@ import type { Counters } from "./stats.ts";
 
 /** A file the writer appends to. */
 interface Output {
-  name: string;
+  /** Key in the writer's map: the session id, or REJECTS_KEY. */
+  key: string;
   path: string;
   /** Session files get `,"session_seq":N}` appended to each record; reject files do not. */
   sequenced: boolean;
@@ -46,6 +47,8 @@ export interface LogWriterOptions {
 }
 
 const MAX_BACKOFF_MS = 2000;
+/** Map key of rejected.jsonl; a "/" can never be part of a (validated) session id. */
+const REJECTS_KEY = "/rejected";
 const MAX_BATCH_CHARS = 1024 * 1024;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -94,12 +97,12 @@ export class LogWriter {
 
   /** Queues one event record (stored line without its `,"session_seq":N}` ending). */
   appendEvent(sessionId: string, record: string): void {
-    this.#append(`session-${sessionId}.jsonl`, true, record);
+    this.#append(sessionId, true, record);
   }
 
   /** Queues one line for rejected.jsonl. */
   appendReject(line: string): void {
-    this.#append("rejected.jsonl", false, line);
+    this.#append(REJECTS_KEY, false, line);
   }
 
   /** True when the buffer is at its limit and readers should wait. */
@@ -145,12 +148,12 @@ export class LogWriter {
     return unwritten;
   }
 
-  #append(name: string, sequenced: boolean, record: string): void {
-    let output = this.#outputs.get(name);
+  #append(key: string, sequenced: boolean, record: string): void {
+    let output = this.#outputs.get(key);
     if (output === undefined) {
       output = {
-        name,
-        path: join(this.#options.logDir, name),
+        key,
+        path: join(this.#options.logDir, sequenced ? `session-${key}.jsonl` : "rejected.jsonl"),
         sequenced,
         pending: [],
         pendingChars: 0,
@@ -160,7 +163,7 @@ export class LogWriter {
         busy: false,
         inflight: undefined,
       };
-      this.#outputs.set(name, output);
+      this.#outputs.set(key, output);
     }
     output.pending.push(record);
     output.pendingChars += record.length + 1;
@@ -325,7 +328,7 @@ export class LogWriter {
       file.close();
       // Forget idle sessions so 10,000 sessions do not pile up in memory; the next event of the
       // session re-reads its last session_seq from the file.
-      if (output.pending.length === 0 && !output.busy) this.#outputs.delete(output.name);
+      if (output.pending.length === 0 && !output.busy) this.#outputs.delete(output.key);
     }));
   }
 

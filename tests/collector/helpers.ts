@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { AuditEvent } from "../../protocol/mod.ts";
+import { readJsonLines, type StoredLine } from "../support/collector.ts";
 
 /** A valid Exec event of `sessionId` with producer sequence number `seq`. */
 export function execEvent(sessionId: string, seq: number, pid = 4242): AuditEvent {
@@ -52,4 +54,20 @@ export async function listDir(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) names.push(entry.name);
   return names.sort();
+}
+
+/** Waits until `<logDir>/rejected.jsonl` holds at least `count` records and returns them. */
+export async function waitForRejects(
+  collector: { logDir: string },
+  count: number,
+): Promise<StoredLine[]> {
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    const records = await readJsonLines(join(collector.logDir, "rejected.jsonl"));
+    if (records.length >= count) return records;
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} reject records, found ${JSON.stringify(records)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -1,25 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readJsonLines, startTestCollector, type TestCollector } from "../support/collector.ts";
-import { execEvent, listDir, send, toLines, writeAll } from "./helpers.ts";
+import { startTestCollector } from "../support/collector.ts";
+import { execEvent, listDir, send, toLines, waitForRejects, writeAll } from "./helpers.ts";
 
 const encoder = new TextEncoder();
-
-/** Waits until rejected.jsonl holds `count` records. */
-async function waitForRejects(
-  collector: TestCollector,
-  count: number,
-): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + 10_000;
-  while (true) {
-    const records = await readJsonLines(join(collector.logDir, "rejected.jsonl"));
-    if (records.length >= count) return records;
-    if (Date.now() > deadline) {
-      throw new Error(`expected ${count} reject records, found ${JSON.stringify(records)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function withField(path: string[], value: unknown): string {
   const event = structuredClone(execEvent("hostile", 0)) as unknown as Record<string, unknown>;

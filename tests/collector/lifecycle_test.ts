@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { readJsonLines, startTestCollector, type StoredLine } from "../support/collector.ts";
-import { execEvent, send, toLines, writeAll } from "./helpers.ts";
+import { execEvent, send, toLines, waitForRejects, writeAll } from "./helpers.ts";
 
 const seqs = (events: StoredLine[]) => events.map((event) => event.session_seq);
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
@@ -45,7 +45,7 @@ Deno.test("an unterminated last line left by a crash is moved to rejected.jsonl 
     assert.deepEqual(seqs(events), [0, 1]);
     const text = await Deno.readTextFile(join(logDir, "session-torn.jsonl"));
     assert.ok(text.endsWith("\n") && !text.includes('"times\n'));
-    const rejected = await readJsonLines(join(logDir, "rejected.jsonl"));
+    const rejected = await waitForRejects(collector, 1);
     assert.equal(rejected[0].reason, "torn_tail");
     assert.equal(rejected[0].sample, '{"v":1,"times');
   });
