@@ -7,6 +7,7 @@
  * @module
  */
 import { type Contender, runAlternating } from "./alternate.ts";
+import { sumBashTimes, withBashTimes } from "./bash_times.ts";
 import { runText } from "./command.ts";
 import { REPO_ROOT, taskArgs } from "./deno_task.ts";
 import { COLLECTOR_TARGET } from "./ingest_targets.ts";
@@ -53,7 +54,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
       await Deno.mkdir(dir);
       return dir;
     };
-    const contenders: Contender<number>[] = [
+    const contenders: Contender<RunSample>[] = [
       {
         name: BARE,
         run: async (round) => await timed(["bash", WORKLOAD, await fresh(round, "bare")]),
@@ -112,9 +113,11 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
     });
     const samples = await runAlternating(contenders, {
       rounds: options.rounds,
-      onSample: (name, round, seconds) =>
+      onSample: (name, round, sample) =>
         options.log(
-          `e2e: round ${round + 1}/${options.rounds} ${name}: ${formatNumber(seconds * 1000)} ms`,
+          `e2e: round ${round + 1}/${options.rounds} ${name}: ${
+            formatNumber(sample.wallSeconds * 1000)
+          } ms wall, ${formatNumber(sample.cpuSeconds * 1000)} ms CPU`,
         ),
     });
     return summarize(samples, options);
@@ -125,22 +128,31 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
 }
 
 /** Runs a command to completion; returns its wall-clock seconds, spawn to exit. */
+/** One run: wall-clock seconds, spawn to exit, and CPU seconds of the waited-for process tree. */
+interface RunSample {
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
 async function timed(
   command: string[],
   options: { expectSummary?: boolean } = {},
-): Promise<number> {
+): Promise<RunSample> {
   const env = Deno.env.toObject();
   // The benchmark chooses the collector; an inherited socket would silently change that.
   delete env.CONTAINAI_AUDIT_SOCKET;
   delete env.CONTAINAI_AUDIT_LOG_DIR;
+  const [program, ...args] = withBashTimes(command);
   const start = performance.now();
-  const out = await runText(command[0], { args: command.slice(1), env, cwd: REPO_ROOT });
-  const seconds = (performance.now() - start) / 1000;
+  const out = await runText(program, { args, env: { ...env, LC_ALL: "C" }, cwd: REPO_ROOT });
+  const wallSeconds = (performance.now() - start) / 1000;
   if (!out.success) {
     throw new Error(`exited with ${out.code}:\n${(out.stderr || out.stdout).trim().slice(-2000)}`);
   }
-  if (options.expectSummary) checkSummary(out.stdout);
-  return seconds;
+  const lines = out.stdout.trim().split("\n");
+  const cpuSeconds = sumBashTimes(lines.slice(-2).join("\n"));
+  if (options.expectSummary) checkSummary(lines.slice(0, -2).join("\n"));
+  return { wallSeconds, cpuSeconds };
 }
 
 /** Checks run's --json summary: complete log, and every program of the workload seen. */
@@ -156,23 +168,31 @@ function checkSummary(stdout: string): void {
   }
 }
 
-function summarize(samples: Map<string, number[]>, options: EndToEndOptions): SuiteResult {
-  const bare = median(samples.get(BARE)!);
+function summarize(samples: Map<string, RunSample[]>, options: EndToEndOptions): SuiteResult {
+  const medianOf = (name: string, key: keyof RunSample): number =>
+    median(samples.get(name)!.map((sample) => sample[key]));
+  const vsBare = (name: string, key: keyof RunSample): string =>
+    name === BARE || name === FIXED
+      ? "—"
+      : formatPercent(relativeOverhead(medianOf(name, key), medianOf(BARE, key)));
   const rows = [BARE, SIDECAR, OWN, FIXED].map((name) => {
-    const values = samples.get(name)!;
-    const spread = range(values);
+    const spread = range(samples.get(name)!.map((sample) => sample.wallSeconds));
     return [
       name,
-      formatNumber(median(values) * 1000),
+      formatNumber(medianOf(name, "wallSeconds") * 1000),
       `${formatNumber(spread.min * 1000)} – ${formatNumber(spread.max * 1000)}`,
-      name === BARE || name === FIXED ? "—" : formatNumber((median(values) - bare) * 1000),
-      name === BARE || name === FIXED ? "—" : formatPercent(relativeOverhead(median(values), bare)),
+      vsBare(name, "wallSeconds"),
+      formatNumber(medianOf(name, "cpuSeconds") * 1000),
+      vsBare(name, "cpuSeconds"),
     ];
   });
-  const sidecar = relativeOverhead(median(samples.get(SIDECAR)!), bare);
-  const own = relativeOverhead(median(samples.get(OWN)!), bare);
-  const fixed = median(samples.get(FIXED)!);
-  const auditing = median(samples.get(SIDECAR)!) - bare - fixed;
+  const added = (key: keyof RunSample): number => medianOf(SIDECAR, key) - medianOf(BARE, key);
+  const auditing = (key: keyof RunSample): string => {
+    const rest = added(key) - medianOf(FIXED, key);
+    return rest > 0
+      ? `${formatNumber(rest * 1000)} ms (${formatPercent(rest / medianOf(BARE, key))} of bare)`
+      : "nothing measurable";
+  };
   return {
     id: "e2e",
     title: "4. End to end: a realistic workload under `run`",
@@ -180,26 +200,34 @@ function summarize(samples: Map<string, number[]>, options: EndToEndOptions): Su
       "bench/workload.sh in a fresh directory: git init, 21 files added and committed, gcc " +
       "builds and runs a 4-file program, git status/log, then Python runs git 10 times through " +
       "subprocess, a shell pipeline and os.system. Wall time from spawn to exit, including " +
-      "`run`'s own start-up (Deno, the kernel probe, the shim injection, the summary).",
+      "`run`'s own start-up (Deno, the kernel probe, the shim injection, the summary); CPU time " +
+      "of the command and every process it waited for, from bash's `times` (a collector " +
+      "already serving is not included; one that `run` starts is included only if `run` " +
+      "waits for it).",
       "Under `run` (started with deno.json's run task permissions, `--json`), the summary must " +
       "report a complete log listing git, gcc and python3, or the run fails. The sidecar " +
       "variant uses a collector that is already serving (as in the container); the other lets " +
-      `\`run\` start and stop a collector itself. \`run -- /bin/true\` measures \`run\`'s ` +
-      `fixed cost. ${options.rounds} rounds, alternating.`,
+      "`run` start and stop a collector itself. `run -- /bin/true` measures `run`'s fixed " +
+      `cost. ${options.rounds} rounds, alternating.`,
     ],
-    columns: ["contender", "ms (median)", "ms (min – max)", "added ms", "vs bare"],
+    columns: [
+      "contender",
+      "wall ms (median)",
+      "wall ms (min – max)",
+      "wall vs bare",
+      "CPU ms (median)",
+      "CPU vs bare",
+    ],
     rows,
     findings: [
-      `End to end, the workload under \`run\` takes ${formatPercent(sidecar)} longer than bare ` +
-      `with a collector already serving, ${formatPercent(own)} when \`run\` starts its own.`,
-      `Of that, \`run -- /bin/true\` (start-up, probe, summary; no workload) takes ` +
-      `${formatNumber(fixed * 1000)} ms; ` +
-      (auditing > 0
-        ? `the remaining ${formatNumber(auditing * 1000)} ms (${
-          formatPercent(auditing / bare)
-        } of bare) is what auditing the workload itself costs.`
-        : "the rest is below this run's noise (the medians leave nothing for auditing the " +
-          "workload itself)."),
+      `End to end, the workload under \`run\` with a collector already serving takes ` +
+      `${vsBare(SIDECAR, "wallSeconds")} wall-clock time and ${vsBare(SIDECAR, "cpuSeconds")} ` +
+      `CPU time compared with bare (${vsBare(OWN, "wallSeconds")} wall when \`run\` starts ` +
+      `its own collector). \`run -- /bin/true\` alone takes ` +
+      `${formatNumber(medianOf(FIXED, "wallSeconds") * 1000)} ms wall, ` +
+      `${formatNumber(medianOf(FIXED, "cpuSeconds") * 1000)} ms CPU; beyond that fixed cost, ` +
+      `auditing the workload itself costs ${auditing("wallSeconds")} wall and ` +
+      `${auditing("cpuSeconds")} CPU.`,
     ],
   };
 }

@@ -7,8 +7,15 @@ Deno.test("the loop output gives wall time from the timestamps and CPU time from
   assert.ok(Math.abs(sample.cpuSeconds - 60.315) < 1e-9);
 });
 
-Deno.test("loop output without bash's times is an error that shows the output", () => {
-  assert.throws(() => parseLoopOutput("1 2\n"), /unexpected loop output.*1 2/s);
+Deno.test("loop output without bash's times is an error", () => {
+  assert.throws(() => parseLoopOutput("1 2\n"), /expected the 4 times of bash's times/);
+});
+
+Deno.test("loop output without its timestamps is an error that shows the output", () => {
+  assert.throws(
+    () => parseLoopOutput("oops\n0m0.1s 0m0.1s\n0m0.1s 0m0.1s"),
+    /unexpected loop output.*oops/s,
+  );
 });
 
 Deno.test("the loop script runs /bin/true the requested number of times in real bash", async () => {
