@@ -7,8 +7,8 @@ pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{
         .default_target = .{ .cpu_model = .baseline, .abi = .gnu },
     });
-    // ReleaseFast by default: a safety check that fails in ReleaseSafe panics, and a panic kills the
-    // audited program. The code bounds its indexes and loops itself instead (docs/shim.md).
+    // ReleaseFast by default: a safety check that fails in ReleaseSafe panics, and a panic kills
+    // the audited program. The code bounds its indexes and loops itself instead (docs/shim.md).
     const optimize = b.option(
         std.builtin.OptimizeMode,
         "optimize",
@@ -25,7 +25,11 @@ pub fn build(b: *std.Build) void {
         .error_tracing = false,
         .omit_frame_pointer = false,
     });
-    const library = b.addLibrary(.{ .linkage = .dynamic, .name = "auditshim", .root_module = module });
+    const library = b.addLibrary(.{
+        .linkage = .dynamic,
+        .name = "auditshim",
+        .root_module = module,
+    });
     b.installArtifact(library);
 
     const unit_module = b.createModule(.{

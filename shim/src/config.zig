@@ -53,7 +53,8 @@ pub const Config = struct {
     self_len: usize = 0,
 };
 
-/// Left undefined (.bss) and set by `load`: a ~17 KiB initialised struct would sit in .data and cost
+/// Left undefined (.bss) and set by `load`: a ~17 KiB initialised struct would sit in .data and
+/// cost
 /// copy-on-write page faults in every process at start-up.
 pub var current: Config = undefined;
 
@@ -164,7 +165,8 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     cfg.preload_index = null;
     cfg.self_len = 0;
     const socket = envValue(envp, "CONTAINAI_AUDIT_SOCKET") orelse default_socket;
-    const sock = if (socket.len == 0 or socket.len >= cfg.socket_path.len) default_socket else socket;
+    const unusable = socket.len == 0 or socket.len >= cfg.socket_path.len;
+    const sock = if (unusable) default_socket else socket;
     @memcpy(cfg.socket_path[0..sock.len], sock);
     cfg.socket_path[sock.len] = 0;
     cfg.socket_len = sock.len;
@@ -186,7 +188,14 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     }
 
     if (envValue(envp, "CONTAINAI_AUDIT_REDACT")) |v| {
-        cfg.pattern_count = splitInto(v, ',', true, &cfg.pattern_bytes, &cfg.pattern_start, &cfg.pattern_len);
+        cfg.pattern_count = splitInto(
+            v,
+            ',',
+            true,
+            &cfg.pattern_bytes,
+            &cfg.pattern_start,
+            &cfg.pattern_len,
+        );
     } else {
         var used: usize = 0;
         for (default_redact, 0..) |p, i| {
@@ -199,7 +208,14 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     }
 
     if (envValue(envp, "CONTAINAI_AUDIT_OPEN_EXCLUDE")) |v| {
-        cfg.prefix_count = splitInto(v, ':', false, &cfg.prefix_bytes, &cfg.prefix_start, &cfg.prefix_len);
+        cfg.prefix_count = splitInto(
+            v,
+            ':',
+            false,
+            &cfg.prefix_bytes,
+            &cfg.prefix_start,
+            &cfg.prefix_len,
+        );
     }
 
     const n = @min(self_path.len, cfg.self_path.len);

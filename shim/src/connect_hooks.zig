@@ -32,9 +32,19 @@ const ConnectPayload = struct {
     }
 };
 
-fn reportConnect(call: []const u8, fd: c_int, addr: real.Sockaddr, len: u32, failed: bool, err: c_int) void {
+fn reportConnect(
+    call: []const u8,
+    fd: c_int,
+    addr: real.Sockaddr,
+    len: u32,
+    failed: bool,
+    err: c_int,
+) void {
     const decoded = sockaddr.decode(addr, len) orelse return;
-    report.emit(.Connect, ConnectPayload{ .call = call, .fd = fd, .decoded = decoded, .err = if (failed) err else 0 });
+    report.emit(
+        .Connect,
+        ConnectPayload{ .call = call, .fd = fd, .decoded = decoded, .err = if (failed) err else 0 },
+    );
 }
 
 /// connect: every stream connection and connected datagram socket.
@@ -58,7 +68,14 @@ fn hookConnect(fd: c_int, addr: real.Sockaddr, len: u32) callconv(.c) c_int {
 }
 
 /// sendto with a destination: a datagram to a peer without connect() (UDP, Unix datagrams).
-fn hookSendto(fd: c_int, buf: ?*const anyopaque, n: usize, flags: c_int, addr: real.Sockaddr, len: u32) callconv(.c) isize {
+fn hookSendto(
+    fd: c_int,
+    buf: ?*const anyopaque,
+    n: usize,
+    flags: c_int,
+    addr: real.Sockaddr,
+    len: u32,
+) callconv(.c) isize {
     if (addr != null and len > 0) {
         switch (policy.decideConnect("sendto", addr, len)) {
             .allow => {},

@@ -6,14 +6,23 @@ pub const Verdict = union(enum) {
     deny: c_int,
 };
 
-pub inline fn decideExec(call: []const u8, path: ?[*:0]const u8, argv: ?[*:null]const ?[*:0]const u8) Verdict {
+pub inline fn decideExec(
+    call: []const u8,
+    path: ?[*:0]const u8,
+    argv: ?[*:null]const ?[*:0]const u8,
+) Verdict {
     _ = call;
     _ = path;
     _ = argv;
     return .allow;
 }
 
-pub inline fn decideOpen(call: []const u8, dirfd: ?c_int, path: ?[*:0]const u8, flags: c_int) Verdict {
+pub inline fn decideOpen(
+    call: []const u8,
+    dirfd: ?c_int,
+    path: ?[*:0]const u8,
+    flags: c_int,
+) Verdict {
     _ = call;
     _ = dirfd;
     _ = path;

@@ -152,7 +152,11 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
 }
 
 test "puts LD_PRELOAD and CONTAINAI variables back into an emptied environment" {
-    const saved_env = [_:null]?[*:0]const u8{ "LD_PRELOAD=/s/libauditshim.so", "CONTAINAI_SESSION_ID=s1", "HOME=/" };
+    const saved_env = [_:null]?[*:0]const u8{
+        "LD_PRELOAD=/s/libauditshim.so",
+        "CONTAINAI_SESSION_ID=s1",
+        "HOME=/",
+    };
     config.load(&config.current, &saved_env, "/s/libauditshim.so");
     var out: Rebuilt = .{};
     const child = [_:null]?[*:0]const u8{"PATH=/bin"};
@@ -164,10 +168,16 @@ test "puts LD_PRELOAD and CONTAINAI variables back into an emptied environment" 
 }
 
 test "leaves an environment that still has the shim untouched" {
-    const saved_env = [_:null]?[*:0]const u8{ "LD_PRELOAD=/s/libauditshim.so", "CONTAINAI_AGENT=a" };
+    const saved_env = [_:null]?[*:0]const u8{
+        "LD_PRELOAD=/s/libauditshim.so",
+        "CONTAINAI_AGENT=a",
+    };
     config.load(&config.current, &saved_env, "/s/libauditshim.so");
     var out: Rebuilt = .{};
-    const child = [_:null]?[*:0]const u8{ "CONTAINAI_AGENT=b", "LD_PRELOAD=/x.so:/s/libauditshim.so" };
+    const child = [_:null]?[*:0]const u8{
+        "CONTAINAI_AGENT=b",
+        "LD_PRELOAD=/x.so:/s/libauditshim.so",
+    };
     const env = withAuditEnv(&child, &out);
     try std.testing.expect(env == @as(Env, &child));
 }
@@ -178,5 +188,8 @@ test "prepends the shim to a different LD_PRELOAD" {
     var out: Rebuilt = .{};
     const child = [_:null]?[*:0]const u8{"LD_PRELOAD=/other.so"};
     const env = withAuditEnv(&child, &out).?;
-    try std.testing.expectEqualStrings("LD_PRELOAD=/s/libauditshim.so:/other.so", std.mem.span(env[0].?));
+    try std.testing.expectEqualStrings(
+        "LD_PRELOAD=/s/libauditshim.so:/other.so",
+        std.mem.span(env[0].?),
+    );
 }

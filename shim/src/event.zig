@@ -88,13 +88,17 @@ fn civilFromDays(days: i64) Civil {
     const z: i64 = days + 719468;
     const era: i64 = @divFloor(z, 146097);
     const doe: i64 = z - era * 146097;
-    const yoe: i64 = @divFloor(doe - @divFloor(doe, 1460) + @divFloor(doe, 36524) - @divFloor(doe, 146096), 365);
+    const leap_days = @divFloor(doe, 1460) - @divFloor(doe, 36524) + @divFloor(doe, 146096);
+    const leap_adjusted = doe - leap_days;
+    const yoe: i64 = @divFloor(leap_adjusted, 365);
     const doy: i64 = doe - (365 * yoe + @divFloor(yoe, 4) - @divFloor(yoe, 100));
     const mp: i64 = @divFloor(5 * doy + 2, 153);
     const d: i64 = doy - @divFloor(153 * mp + 2, 5) + 1;
     const m: i64 = if (mp < 10) mp + 3 else mp - 9;
     const y: i64 = yoe + era * 400 + @as(i64, if (m <= 2) 1 else 0);
-    return .{ .year = @intCast(std.math.clamp(y, 0, 9999)), .month = @intCast(m), .day = @intCast(d) };
+    return .{ .year = @intCast(
+        std.math.clamp(y, 0, 9999),
+    ), .month = @intCast(m), .day = @intCast(d) };
 }
 
 test "formats timestamps as RFC 3339 UTC with nanoseconds" {

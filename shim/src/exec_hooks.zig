@@ -80,7 +80,8 @@ fn currentEnv() Env {
     return environ;
 }
 
-/// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes call.
+/// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes
+/// call.
 fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
@@ -99,7 +100,13 @@ fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
 }
 
 /// execveat: exec relative to a directory fd or of an fd (AT_EMPTY_PATH); its own wrapper.
-fn hookExecveat(dirfd: c_int, path: Str, argv: StrArray, envp: StrArray, flags: c_int) callconv(.c) c_int {
+fn hookExecveat(
+    dirfd: c_int,
+    path: Str,
+    argv: StrArray,
+    envp: StrArray,
+    flags: c_int,
+) callconv(.c) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
     const env = envp_mod.withAuditEnv(envp, &rebuilt);
@@ -270,7 +277,15 @@ fn hookExecle(path: Str, arg: Str, ...) callconv(.c) c_int {
     return rc;
 }
 
-fn spawn(comptime call: [:0]const u8, pid: ?*c_int, path: Str, actions: ?*const anyopaque, attr: ?*const anyopaque, argv: StrArray, envp: StrArray) c_int {
+fn spawn(
+    comptime call: [:0]const u8,
+    pid: ?*c_int,
+    path: Str,
+    actions: ?*const anyopaque,
+    attr: ?*const anyopaque,
+    argv: StrArray,
+    envp: StrArray,
+) c_int {
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
     const env = envp_mod.withAuditEnv(envp, &rebuilt);
@@ -292,19 +307,38 @@ fn spawn(comptime call: [:0]const u8, pid: ?*c_int, path: Str, actions: ?*const 
 
 /// posix_spawn: the child execs with __execve after clone(CLONE_VM|CLONE_VFORK), where no hook
 /// runs, so the spawn is reported in the parent.
-fn hookPosixSpawn(pid: ?*c_int, path: Str, actions: ?*const anyopaque, attr: ?*const anyopaque, argv: StrArray, envp: StrArray) callconv(.c) c_int {
+fn hookPosixSpawn(
+    pid: ?*c_int,
+    path: Str,
+    actions: ?*const anyopaque,
+    attr: ?*const anyopaque,
+    argv: StrArray,
+    envp: StrArray,
+) callconv(.c) c_int {
     return spawn("posix_spawn", pid, path, actions, attr, argv, envp);
 }
 
 /// posix_spawnp: as posix_spawn, with the PATH search inside __spawni.
-fn hookPosixSpawnp(pid: ?*c_int, file: Str, actions: ?*const anyopaque, attr: ?*const anyopaque, argv: StrArray, envp: StrArray) callconv(.c) c_int {
+fn hookPosixSpawnp(
+    pid: ?*c_int,
+    file: Str,
+    actions: ?*const anyopaque,
+    attr: ?*const anyopaque,
+    argv: StrArray,
+    envp: StrArray,
+) callconv(.c) c_int {
     return spawn("posix_spawnp", pid, file, actions, attr, argv, envp);
 }
 
 /// system() and popen() spawn `/bin/sh -c command` with `environ`. When environ lost the shim's
 /// variables (unsetenv then system), environ points at the rebuilt copy for the duration of the
 /// call and is put back afterwards if nobody changed it meanwhile.
-fn shellPayload(comptime call: []const u8, command: Str, argv: *[4:null]?[*:0]const u8, env: Env) ExecPayload {
+fn shellPayload(
+    comptime call: []const u8,
+    command: Str,
+    argv: *[4:null]?[*:0]const u8,
+    env: Env,
+) ExecPayload {
     argv.* = .{ "sh", "-c", command, null };
     return .{ .call = call, .path = "/bin/sh", .argv = argv, .envp = env };
 }

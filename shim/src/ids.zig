@@ -45,7 +45,8 @@ fn parent(pid: i32) i32 {
         return @bitCast(@as(u32, @truncate(cached)));
     }
     const ppid = linux.getppid();
-    parent_value.store(@as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid)), .release);
+    const packed_ids = @as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid));
+    parent_value.store(packed_ids, .release);
     parent_read_ns.store(now, .release);
     return ppid;
 }

@@ -26,7 +26,8 @@ pub const Writer = struct {
         return self.buf[0..self.len];
     }
 
-    /// Appends structural bytes (already valid JSON). Marks overflow instead of writing past the end.
+    /// Appends structural bytes (already valid JSON). Marks overflow instead of writing past the
+    /// end.
     pub fn raw(self: *Writer, bytes: []const u8) void {
         if (self.overflow) return;
         if (bytes.len > self.buf.len - self.len) {
@@ -186,7 +187,12 @@ fn escapeAscii(c: u8, out: *[6]u8) usize {
 /// Never reads past a NUL (for C strings) or past max_len.
 fn utf8Length(p: [*]const u8, i: usize, max_len: usize, stop_at_nul: bool) usize {
     const c = p[i];
-    const len: usize = if (c >= 0xc2 and c <= 0xdf) 2 else if (c >= 0xe0 and c <= 0xef) 3 else if (c >= 0xf0 and c <= 0xf4) 4 else return 0;
+    const len: usize = if (c >= 0xc2 and c <= 0xdf) 2 else if (c >= 0xe0 and c <= 0xef)
+        3
+    else if (c >= 0xf0 and c <= 0xf4)
+        4
+    else
+        return 0;
     if (max_len - i < len) return 0;
     var k: usize = 1;
     while (k < len) : (k += 1) {

@@ -46,7 +46,12 @@ pub fn ready() bool {
 
 fn start() void {
     real.resolveAll();
-    var info: DlInfo = .{ .dli_fname = null, .dli_fbase = null, .dli_sname = null, .dli_saddr = null };
+    var info: DlInfo = .{
+        .dli_fname = null,
+        .dli_fbase = null,
+        .dli_sname = null,
+        .dli_saddr = null,
+    };
     var self: []const u8 = "";
     if (dladdr(@ptrCast(&forkChild), &info) != 0) {
         if (info.dli_fname) |name| self = std.mem.span(name);
@@ -62,4 +67,5 @@ fn constructor() callconv(.c) void {
     _ = ready();
 }
 
-export const containai_audit_shim_init: *const fn () callconv(.c) void linksection(".init_array") = &constructor;
+const Constructor = *const fn () callconv(.c) void;
+export const containai_audit_shim_init: Constructor linksection(".init_array") = &constructor;

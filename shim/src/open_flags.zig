@@ -6,8 +6,18 @@ const json = @import("json.zig");
 const Flag = struct { bit: u32, name: []const u8 };
 
 const arch_bits = switch (builtin.cpu.arch) {
-    .aarch64, .aarch64_be, .arm, .armeb => .{ .directory = 0o40000, .nofollow = 0o100000, .direct = 0o200000, .largefile = 0o400000 },
-    else => .{ .directory = 0o200000, .nofollow = 0o400000, .direct = 0o40000, .largefile = 0o100000 },
+    .aarch64, .aarch64_be, .arm, .armeb => .{
+        .directory = 0o40000,
+        .nofollow = 0o100000,
+        .direct = 0o200000,
+        .largefile = 0o400000,
+    },
+    else => .{
+        .directory = 0o200000,
+        .nofollow = 0o400000,
+        .direct = 0o40000,
+        .largefile = 0o100000,
+    },
 };
 
 pub const O_CREAT: u32 = 0o100;
@@ -111,11 +121,17 @@ test "names access mode and flags" {
     var buf: [512]u8 = undefined;
     var w = json.Writer.init(&buf);
     write(&w, @bitCast(@as(u32, 1 | O_CREAT | O_TRUNC | O_CLOEXEC)));
-    try std.testing.expectEqualStrings("\"flags\":[\"O_WRONLY\",\"O_CREAT\",\"O_TRUNC\",\"O_CLOEXEC\"]", w.written());
+    try std.testing.expectEqualStrings(
+        "\"flags\":[\"O_WRONLY\",\"O_CREAT\",\"O_TRUNC\",\"O_CLOEXEC\"]",
+        w.written(),
+    );
 }
 
 test "maps fopen modes to open flags" {
     try std.testing.expectEqual(@as(c_int, 2 | O_CREAT | O_APPEND), fromFopenMode("a+"));
     try std.testing.expectEqual(@as(c_int, 0), fromFopenMode("rb"));
-    try std.testing.expectEqual(@as(c_int, @bitCast(1 | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)), fromFopenMode("wxe"));
+    try std.testing.expectEqual(
+        @as(c_int, @bitCast(1 | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)),
+        fromFopenMode("wxe"),
+    );
 }

@@ -56,7 +56,15 @@ const OpenPayload = struct {
     }
 };
 
-fn reportOpen(call: []const u8, dirfd: c_int, path: Str, flags: c_int, mode: ?c_uint, fd: c_int, err: c_int) void {
+fn reportOpen(
+    call: []const u8,
+    dirfd: c_int,
+    path: Str,
+    flags: c_int,
+    mode: ?c_uint,
+    fd: c_int,
+    err: c_int,
+) void {
     if (path == null) return;
     if (!lifecycle.ready()) return;
     if (config.isExcludedPath(&config.current, path.?)) return;
@@ -90,7 +98,13 @@ fn openCommon(comptime call: [:0]const u8, path: Str, flags: c_int, mode: c_uint
     return rc;
 }
 
-fn openatCommon(comptime call: [:0]const u8, dirfd: c_int, path: Str, flags: c_int, mode: c_uint) c_int {
+fn openatCommon(
+    comptime call: [:0]const u8,
+    dirfd: c_int,
+    path: Str,
+    flags: c_int,
+    mode: c_uint,
+) c_int {
     switch (policy.decideOpen(call, dirfd, path, flags)) {
         .allow => {},
         .deny => |e| return fail(e),

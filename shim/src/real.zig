@@ -9,6 +9,10 @@ pub const StrArray = ?[*:null]const ?[*:0]const u8;
 pub const File = ?*anyopaque;
 pub const Sockaddr = ?*const anyopaque;
 
+const Opaque = ?*const anyopaque;
+const Spawn = fn (?*c_int, Str, Opaque, Opaque, StrArray, StrArray) callconv(.c) c_int;
+const SendTo = fn (c_int, Opaque, usize, c_int, Sockaddr, u32) callconv(.c) isize;
+
 pub const Fns = struct {
     execve: ?*const fn (Str, StrArray, StrArray) callconv(.c) c_int = null,
     execveat: ?*const fn (c_int, Str, StrArray, StrArray, c_int) callconv(.c) c_int = null,
@@ -16,8 +20,8 @@ pub const Fns = struct {
     execv: ?*const fn (Str, StrArray) callconv(.c) c_int = null,
     execvp: ?*const fn (Str, StrArray) callconv(.c) c_int = null,
     execvpe: ?*const fn (Str, StrArray, StrArray) callconv(.c) c_int = null,
-    posix_spawn: ?*const fn (?*c_int, Str, ?*const anyopaque, ?*const anyopaque, StrArray, StrArray) callconv(.c) c_int = null,
-    posix_spawnp: ?*const fn (?*c_int, Str, ?*const anyopaque, ?*const anyopaque, StrArray, StrArray) callconv(.c) c_int = null,
+    posix_spawn: ?*const Spawn = null,
+    posix_spawnp: ?*const Spawn = null,
     system: ?*const fn (Str) callconv(.c) c_int = null,
     popen: ?*const fn (Str, Str) callconv(.c) File = null,
 
@@ -37,7 +41,7 @@ pub const Fns = struct {
     freopen64: ?*const fn (Str, Str, File) callconv(.c) File = null,
 
     connect: ?*const fn (c_int, Sockaddr, u32) callconv(.c) c_int = null,
-    sendto: ?*const fn (c_int, ?*const anyopaque, usize, c_int, Sockaddr, u32) callconv(.c) isize = null,
+    sendto: ?*const SendTo = null,
     sendmsg: ?*const fn (c_int, ?*const std.os.linux.msghdr_const, c_int) callconv(.c) isize = null,
 
     setuid: ?*const fn (u32) callconv(.c) c_int = null,

@@ -166,7 +166,8 @@ fn ipv6(b: *const [16]u8, out: *[64]u8) usize {
             out[n] = ':';
             n += 1;
         }
-        if (i == 6 and best_base == 0 and (best_len == 6 or (best_len == 5 and words[5] == 0xffff))) {
+        const v4_tail = best_len == 6 or (best_len == 5 and words[5] == 0xffff);
+        if (i == 6 and best_base == 0 and v4_tail) {
             return ipv4(b[12..16], out, n);
         }
         const word = words[i];
@@ -201,7 +202,10 @@ fn expectIpv6(bytes: [16]u8, text: []const u8) !void {
 test "formats IPv6 like inet_ntop" {
     try expectIpv6(.{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, "::1");
     try expectIpv6(.{0} ** 16, "::");
-    try expectIpv6(.{ 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1 }, "2001:db8::1:0:0:1");
+    try expectIpv6(
+        .{ 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1 },
+        "2001:db8::1:0:0:1",
+    );
     try expectIpv6(.{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 }, "::ffff:127.0.0.1");
     try expectIpv6(.{ 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, "fe80::");
 }

@@ -146,7 +146,12 @@ fn lock(tid: i32) bool {
         }
         _ = lock_waiters.fetchAdd(1, .acq_rel);
         const timeout: linux.timespec = .{ .sec = 0, .nsec = 10 * std.time.ns_per_ms };
-        _ = linux.futex_wait(&lock_word.raw, linux.FUTEX.WAIT | linux.FUTEX.PRIVATE_FLAG, owner, &timeout);
+        _ = linux.futex_wait(
+            &lock_word.raw,
+            linux.FUTEX.WAIT | linux.FUTEX.PRIVATE_FLAG,
+            owner,
+            &timeout,
+        );
         _ = lock_waiters.fetchSub(1, .acq_rel);
     }
     return false;
@@ -182,7 +187,8 @@ fn ensureConnected() bool {
     const now = sys.monotonicNs();
     if (now < retry_at.load(.monotonic)) return false;
     const fd = openConnection(false) orelse {
-        retry_at.store(now + @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms, .monotonic);
+        const pause = @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms;
+        retry_at.store(now + pause, .monotonic);
         return false;
     };
     var st: linux.Stat = undefined;
@@ -208,7 +214,13 @@ fn openConnection(low_fd_ok: bool) ?i32 {
     // The timeout also bounds connect(), which blocks when a stalled collector's backlog is full.
     const ms = cfg.send_timeout_ms;
     const tv: linux.timeval = .{ .sec = @intCast(ms / 1000), .usec = @intCast((ms % 1000) * 1000) };
-    _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.SNDTIMEO, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
+    _ = linux.setsockopt(
+        fd,
+        linux.SOL.SOCKET,
+        linux.SO.SNDTIMEO,
+        std.mem.asBytes(&tv),
+        @sizeOf(linux.timeval),
+    );
     var addr: linux.sockaddr.un = .{ .family = linux.AF.UNIX, .path = [_]u8{0} ** 108 };
     @memcpy(addr.path[0..cfg.socket_len], cfg.socket_path[0..cfg.socket_len]);
     const len: u32 = @intCast(@offsetOf(linux.sockaddr.un, "path") + cfg.socket_len + 1);

@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
  * `calls`: makes every hooked open and connect call once successfully and once failing (and the
  * exec calls failing), printing after each `name rc errno`, with errno set to 77 before each call
  * so a hook that clobbers errno on success shows. The output must be identical with and without
- * the shim (system, popen and the set*id calls included). Argument 1 is a scratch directory, argument 2 a TCP port with a listener on 127.0.0.1.
+ * the shim (system, popen and the set*id calls included). Argument 1 is a scratch directory,
+ * argument 2 a TCP port with a listener on 127.0.0.1.
  */
 export const CALLS_SOURCE = `
 #define _GNU_SOURCE
