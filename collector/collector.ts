@@ -32,7 +32,7 @@ interface Connection {
   lastProgress: number;
   reading: boolean;
   draining: boolean;
-  quietTimer: ReturnType<typeof setTimeout> | undefined;
+  quietTimer: QuietTimer | undefined;
   /** Closed on purpose with a half line pending; that half line is dropped, not parsed. */
   dropPartial: boolean;
 }
@@ -75,6 +75,8 @@ export class Collector {
   #nextId = 1;
   #receivedAt = "";
   #stopping = false;
+  #listenerClosed = false;
+  #acceptQuietTimer: QuietTimer | undefined;
   #stoppedAt = 0;
   #drainDeadline: ReturnType<typeof setTimeout> | undefined;
   #drainOver: Promise<void>;
@@ -129,7 +131,11 @@ export class Collector {
     return await this.#writer.close(left);
   }
 
-  /** Stops accepting and starts draining the open connections (idempotent). */
+  /**
+   * Starts the shutdown (idempotent): connections already waiting in the listen backlog are
+   * still accepted (their producers have sent their events), then the listener closes once no
+   * new connection came for a quiet period; every connection is read until it goes quiet.
+   */
   shutdown(): void {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -139,16 +145,13 @@ export class Collector {
       events: this.#counters.events,
       bufferedBytes: this.#writer.bufferedBytes,
     });
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
+    this.#acceptQuietTimer = quietTimer(() => this.#closeListener());
     for (const connection of this.#connections) {
       connection.draining = true;
       if (connection.reading) this.#armQuietTimer(connection);
     }
     this.#drainDeadline = setTimeout(() => {
+      this.#closeListener();
       for (const connection of this.#connections) closeQuietly(connection.conn);
       this.#endDrain();
     }, this.#config.shutdownDrainMs);
@@ -167,12 +170,12 @@ export class Collector {
   }
 
   async #acceptUntilStopped(): Promise<void> {
-    while (!this.#stopping) {
+    while (!this.#listenerClosed) {
       let conn: Deno.UnixConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
-        if (this.#stopping) return;
+        if (this.#listenerClosed) return;
         // EMFILE/ENFILE (out of file descriptors) must not end the collector: the pending
         // connection waits in the backlog until a descriptor frees up.
         this.#counters.acceptErrors++;
@@ -185,7 +188,19 @@ export class Collector {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
+      this.#acceptQuietTimer?.restart();
       this.#accept(conn);
+    }
+  }
+
+  #closeListener(): void {
+    if (this.#listenerClosed) return;
+    this.#listenerClosed = true;
+    this.#acceptQuietTimer?.cancel();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
     }
   }
 
@@ -206,6 +221,8 @@ export class Collector {
       quietTimer: undefined,
       dropPartial: false,
     };
+    // Accepted while shutting down (it waited in the backlog): drain it like the others.
+    if (this.#stopping) connection.draining = true;
     connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
       lines: (run) => this.#ingestRun(run, connection),
       overlong: (head, cause) =>
@@ -243,7 +260,7 @@ export class Collector {
         if (connection.draining) this.#armQuietTimer(connection);
         const read = await connection.conn.read(buffer);
         connection.reading = false;
-        clearTimeout(connection.quietTimer);
+        connection.quietTimer?.cancel();
         if (read === null) break;
         const now = Date.now();
         connection.lastProgress = now;
@@ -264,7 +281,7 @@ export class Collector {
         });
       }
     } finally {
-      clearTimeout(connection.quietTimer);
+      connection.quietTimer?.cancel();
       closeQuietly(connection.conn);
     }
     if (!connection.dropPartial) {
@@ -326,14 +343,8 @@ export class Collector {
   }
 
   #armQuietTimer(connection: Connection): void {
-    clearTimeout(connection.quietTimer);
-    const due = Date.now() + DRAIN_QUIET_MS;
-    connection.quietTimer = setTimeout(() => {
-      // A late timer means the event loop was busy (e.g. encoding a large batch), so a read
-      // that already has data may not have been delivered yet: wait another quiet period.
-      if (Date.now() - due > LATE_TIMER_MS) this.#armQuietTimer(connection);
-      else closeQuietly(connection.conn);
-    }, DRAIN_QUIET_MS);
+    connection.quietTimer ??= quietTimer(() => closeQuietly(connection.conn));
+    connection.quietTimer.restart();
   }
 
   #sweep(): void {
@@ -383,6 +394,28 @@ export class Collector {
       bufferedBytes: this.#writer.bufferedBytes,
     };
   }
+}
+
+/** Runs `onQuiet` once DRAIN_QUIET_MS pass without a restart(). */
+interface QuietTimer {
+  restart(): void;
+  cancel(): void;
+}
+
+function quietTimer(onQuiet: () => void): QuietTimer {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restart = () => {
+    clearTimeout(timer);
+    const due = Date.now() + DRAIN_QUIET_MS;
+    timer = setTimeout(() => {
+      // A late timer means the event loop was busy (e.g. encoding a large batch), so a read or
+      // accept that already has data may not have been delivered yet: wait another period.
+      if (Date.now() - due > LATE_TIMER_MS) restart();
+      else onQuiet();
+    }, DRAIN_QUIET_MS);
+  };
+  restart();
+  return { restart, cancel: () => clearTimeout(timer) };
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -77,6 +77,18 @@ Deno.test("SIGTERM with 100k events in flight: all of them are on disk when the 
   assert.ok(stopTook < 30_000);
 });
 
+Deno.test("events of producers still in the listen backlog at SIGTERM are read and stored", async () => {
+  await using collector = await startTestCollector();
+  // Each producer connects, sends and closes; most are not accepted yet when SIGTERM arrives.
+  await Promise.all(
+    range(50).map((i) => send(collector.socket, toLines([execEvent("backlog", i)]))),
+  );
+  assert.equal(await collector.stop(), 0);
+
+  const events = await collector.readSession("backlog");
+  assert.deepEqual(events.map((e) => e.seq).sort((a, b) => Number(a) - Number(b)), range(50));
+});
+
 Deno.test("the collector exits within 5 s of SIGTERM even with idle producers connected", async () => {
   await using collector = await startTestCollector();
   const idle = await Promise.all(
