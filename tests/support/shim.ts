@@ -21,7 +21,8 @@ let built: Promise<string> | undefined;
 
 /**
  * Builds libauditshim.so once per test process (ReleaseFast, as shipped) and returns its
- * absolute path.
+ * absolute path. `SHIM_TEST_LIBRARY=/path/libauditshim.so` runs the tests against another build
+ * instead (e.g. `zig build -Doptimize=Debug -p /tmp/shim-debug`: safety checks on).
  *
  * @example
  * ```ts
@@ -30,6 +31,8 @@ let built: Promise<string> | undefined;
  * ```
  */
 export function shimLibrary(): Promise<string> {
+  const override = Deno.env.get("SHIM_TEST_LIBRARY");
+  if (override) return Promise.resolve(override);
   built ??= buildShim({ quiet: true });
   return built;
 }
