@@ -33,6 +33,28 @@ Deno.test("an exec larger than the event size limit is cut, marked truncated and
   assert(new TextEncoder().encode(JSON.stringify(sent)).length + 1 <= 4096);
 });
 
+Deno.test("a path that is not valid UTF-8 is reported with U+FFFD in a valid event", async () => {
+  await using collector = await startTestCollector();
+  const dir = await Deno.makeTempDir({ prefix: "shim-utf8-" });
+  try {
+    // printf writes the raw byte 0xff into the name; the shell opens it for writing.
+    const result = await runUnderShim(["/bin/sh", "-c", `: > "${dir}/$(printf 'a\\377b')"`], {
+      socket: collector.socket,
+      session: "utf8",
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const events = await collector.waitForEvents(
+      "utf8",
+      (e) => eventsOf(e, "Open").some((x) => String(payloadOf(x).path).startsWith(dir)),
+    );
+    assertValidShimEvents(events);
+    const open = eventsOf(events, "Open").find((x) => String(payloadOf(x).path).startsWith(dir))!;
+    assertEquals(payloadOf(open).path, `${dir}/a\ufffdb`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("values of secret-looking variables are redacted, other values kept", async () => {
   await using collector = await startTestCollector();
   const result = await runUnderShim(["/bin/sh", "-c", "/bin/true"], {

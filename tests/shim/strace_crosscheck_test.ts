@@ -204,11 +204,14 @@ Deno.test("strace cross-check: python's children and connects are in the log", a
       `socket.create_connection(('127.0.0.1', ${port})).close()`,
       "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
       "u.connect(('127.0.0.1', 9))",
+      "u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)",
+      "u6.connect(('::1', 9))",
       "s = socket.socket(socket.AF_UNIX)",
       "s.connect_ex('\\0shim-abstract-test')",
     ].join("\n");
     const { traced, events } = await crossCheck("strace-python", ["python3", "-c", script]);
-    assert(traced.connects.length >= 3, JSON.stringify(traced.connects));
+    assert(traced.connects.length >= 4, JSON.stringify(traced.connects));
+    assert(traced.connects.some((c) => c.family === "AF_INET6" && c.address === "::1"));
     assertAllExecsLogged(traced, events);
     assertAllConnectsLogged(traced, events);
   } finally {
