@@ -57,6 +57,13 @@ const Glob = struct {
     pattern: []const u8 = "",
     /// The pattern has no wildcard at all: a plain comparison decides.
     literal: bool = false,
+    /// A whole segment every match must contain (e.g. `.ssh` in `**/.ssh/**`), as its bit in
+    /// a path's segment filter, under two hashes. 0 when the pattern has no wildcard-free segment
+    /// or a prefix of 8 or more bytes (which filters well enough alone).
+    segment_bit: u32 = 0,
+    segment_bit2: u32 = 0,
+    /// An argv pattern of an Exec rule (stored among the path globs, never matched as a path).
+    argv: bool = false,
     access: u8 = 0,
     rule: u16 = 0,
 };
@@ -81,6 +88,17 @@ const Tables = struct {
     rules: [max_rules]Rule = undefined,
     rule_count: usize = 0,
     globs: [max_globs]Glob = undefined,
+    /// The first 4 prefix bytes with their mask, and the segment bits, of every glob side by
+    /// side, so the first filters run over eight globs per vector compare (32-bit lanes: native
+    /// on baseline x86-64). Padded: a scan may read up to 7 entries past the end.
+    pre4s: [max_globs + 8]u32 = undefined,
+    mask4s: [max_globs + 8]u32 = undefined,
+    segment_bits: [max_globs + 8]u32 = undefined,
+    segment_bits2: [max_globs + 8]u32 = undefined,
+    /// Whether any glob of the kind has segment bits (then a scan computes the path's filter).
+    open_segments: bool = false,
+    exec_segments: bool = false,
+    unix_segments: bool = false,
     glob_count: usize = 0,
     cidrs: [max_ranges]Cidr = undefined,
     cidr_count: usize = 0,
@@ -91,6 +109,8 @@ const Tables = struct {
     open_end: usize = 0,
     exec_start: usize = 0,
     exec_end: usize = 0,
+    unix_start: usize = 0,
+    unix_end: usize = 0,
     /// Connect rules are `rules[connect_rule_start..connect_rule_end]`.
     connect_rule_start: usize = 0,
     connect_rule_end: usize = 0,
@@ -207,18 +227,28 @@ pub fn parse(text: []const u8, t: *Tables) bool {
             'O' => {
                 t.open_start = glob_start;
                 t.open_end = t.glob_count;
+                t.open_segments = anySegments(t, glob_start, t.glob_count);
             },
             'X' => {
                 t.exec_start = glob_start;
                 t.exec_end = t.glob_count;
+                t.exec_segments = anySegments(t, glob_start, t.glob_count);
             },
             else => {
                 t.connect_rule_start = rule_start;
                 t.connect_rule_end = t.rule_count;
+                t.unix_start = glob_start;
+                t.unix_end = t.glob_count;
+                t.unix_segments = anySegments(t, glob_start, t.glob_count);
             },
         }
     }
     return true;
+}
+
+fn anySegments(t: *const Tables, from: usize, end: usize) bool {
+    for (t.segment_bits[from..end]) |bits| if (bits != 0) return true;
+    return false;
 }
 
 /// Parses one record; stores it when its kind is `keep`.
@@ -245,6 +275,14 @@ fn record(c: *Cursor, t: *Tables, keep: u8) bool {
             if (!globList(c, t, store, rule_index, 0)) return false;
             rule.argv_end = @intCast(t.glob_count);
             if (!store) rule.argv_end = rule.argv_start;
+            for (rule.argv_start..rule.argv_end) |k| {
+                t.globs[k].argv = true;
+                // The vector prefilter can never pass them: all bits compared, against zero.
+                t.mask4s[k] = ~@as(u32, 0);
+                t.pre4s[k] = 0;
+                t.segment_bits[k] = 0;
+                t.segment_bits2[k] = 0;
+            }
         },
         else => {
             if (!c.space()) return false;
@@ -304,7 +342,12 @@ fn globList(c: *Cursor, t: *Tables, store: bool, rule: u16, access: u8) bool {
         if (pattern.len == 0) return false;
         if (store) {
             if (t.glob_count == max_globs) return false;
-            t.globs[t.glob_count] = compileGlob(pattern, rule, access);
+            const g = compileGlob(pattern, rule, access);
+            t.globs[t.glob_count] = g;
+            t.pre4s[t.glob_count] = @truncate(g.pre0);
+            t.mask4s[t.glob_count] = @truncate(g.mask0);
+            t.segment_bits[t.glob_count] = g.segment_bit;
+            t.segment_bits2[t.glob_count] = g.segment_bit2;
             t.glob_count += 1;
         }
     }
@@ -412,7 +455,49 @@ fn compileGlob(pattern: []const u8, rule: u16, access: u8) Glob {
         if (tail > 0 and pattern[tail - 1] == '\\') tail = @min(tail + 1, pattern.len);
         g.suffix = pattern[tail..];
     }
+    // The longest wildcard-free segment: `/` in a pattern only matches `/`, and `*`/`?` never
+    // match it, so that segment appears whole in every path the pattern matches.
+    var best: []const u8 = "";
+    var it = std.mem.splitScalar(u8, pattern, '/');
+    while (it.next()) |segment| {
+        if (segment.len <= best.len) continue;
+        if (std.mem.indexOfAny(u8, segment, "*?\\") != null) continue;
+        best = segment;
+    }
+    if (best.len > 0 and lit < 8) {
+        const bits = segmentBits(best);
+        g.segment_bit = bits[0];
+        g.segment_bit2 = bits[1];
+    }
     return g;
+}
+
+/// A segment's bits in two 32-bit filters (a two-hash Bloom filter): its length, first, middle
+/// and last byte, mixed by one multiplication whose top two 5-bit groups pick the bits.
+inline fn segmentBits(segment: []const u8) [2]u32 {
+    const n = segment.len;
+    const key: u64 = (@as(u64, @truncate(n)) << 24) | (@as(u64, segment[0]) << 16) |
+        (@as(u64, segment[n / 2]) << 8) | segment[n - 1];
+    const mixed = key *% 0x9E3779B97F4A7C15;
+    const one: u5 = @truncate(mixed >> 59);
+    const two: u5 = @truncate(mixed >> 54);
+    return .{ @as(u32, 1) << one, @as(u32, 1) << two };
+}
+
+/// The segment filters of a normalized path: the bits of all its segments, under both hashes.
+fn segmentFilter(path: []const u8) [2]u32 {
+    var bits = [2]u32{ 0, 0 };
+    var start: usize = 0;
+    while (start < path.len) {
+        const stop = std.mem.indexOfScalarPos(u8, path, start, '/') orelse path.len;
+        if (stop > start) {
+            const b = segmentBits(path[start..stop]);
+            bits[0] |= b[0];
+            bits[1] |= b[1];
+        }
+        start = stop + 1;
+    }
+    return bits;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +596,55 @@ inline fn globHit(g: *const Glob, s: []const u8, h0: u64, h1: u64) bool {
         if (!std.mem.eql(u8, s[s.len - g.suffix.len ..], g.suffix)) return false;
     }
     return globMatch(g.pattern, s, false);
+}
+
+/// The index of the first glob in `[from, end)` matching `target`, whose access kinds meet
+/// `access` (0: no access check). Vector compares of the first 4 prefix bytes and of the
+/// required-segment bits rule out eight globs at a time; survivors go through the 16-byte prefix
+/// and suffix filters, and only then the glob matcher. `segments`: whether any glob in the
+/// range has segment bits (else the path's segment filter is not computed).
+fn scan(t: *const Tables, from: usize, end: usize, target: []const u8, access: u8, segments: bool) ?usize {
+    return scanFiltered(t, from, end, target, access, if (segments) segmentFilter(target) else .{ 0, 0 });
+}
+
+/// `scan` with the target's segment filter already known (a glob without segment bits passes
+/// `(bits & filter) == bits` whatever the filter).
+fn scanFiltered(t: *const Tables, from: usize, end: usize, target: []const u8, access: u8, f: [2]u32) ?usize {
+    const h = headWords(target);
+    const head: @Vector(8, u32) = @splat(@as(u32, @truncate(h[0])));
+    const filter1: @Vector(8, u32) = @splat(f[0]);
+    const filter2: @Vector(8, u32) = @splat(f[1]);
+    const none: @Vector(8, bool) = @splat(false);
+    var i = from;
+    while (i < end) : (i += 8) {
+        const masks: @Vector(8, u32) = t.mask4s[i..][0..8].*;
+        const prefixes: @Vector(8, u32) = t.pre4s[i..][0..8].*;
+        const prefix_ok = (head & masks) == prefixes;
+        if (!@reduce(.Or, prefix_ok)) continue;
+        const bits1: @Vector(8, u32) = t.segment_bits[i..][0..8].*;
+        const bits2: @Vector(8, u32) = t.segment_bits2[i..][0..8].*;
+        const segment_ok = @select(bool, (bits1 & filter1) == bits1, (bits2 & filter2) == bits2, none);
+        const pass: u8 = @bitCast(@select(bool, prefix_ok, segment_ok, none));
+        if (pass == 0) continue;
+        if (checkChunk(t, i, end, target, h, access, pass)) |k| return k;
+    }
+    return null;
+}
+
+/// The globs from `i` whose bit is set in `lanes` (they passed the vector filters), in order: the
+/// rest of the filters, then the glob matcher. Kept out of the scan loop so that loop stays a few
+/// vector instructions.
+noinline fn checkChunk(t: *const Tables, i: usize, end: usize, target: []const u8, h: [2]u64, access: u8, lanes: u8) ?usize {
+    var rest = lanes;
+    while (rest != 0) : (rest &= rest - 1) {
+        const k = i + @ctz(rest);
+        if (k >= end) break;
+        const g = &t.globs[k];
+        if (g.argv) continue;
+        if (access != 0 and g.access & access == 0) continue;
+        if (globHit(g, target, h[0], h[1])) return k;
+    }
+    return null;
 }
 
 fn headWords(s: []const u8) [2]u64 {
@@ -678,31 +812,86 @@ pub fn checkOpen(path: [*:0]const u8, dirfd: i32, flags: u32) ?Match {
     if (!active()) return null;
     if (tables.open_start == tables.open_end and !failed()) return null;
     const access = openAccess(flags);
-    const raw = std.mem.span(path);
-    if (isNormal(raw)) return decideOpen(raw, access, null);
+    // One pass over the path gives its length, whether it is already normal (the common case,
+    // no copy) and its segment filter.
+    const info = pathInfo(path);
+    if (info.normal) return decideOpen(path[0..info.len], access, null, info.filter);
     var marker: u8 = 0;
     const sc = acquireScratch(&marker);
-    const m = decideOpen(resolvePath(raw, dirfd, sc), access, sc);
+    const target = resolvePath(path[0..info.len], dirfd, sc);
+    const m = decideOpen(target, access, sc, segmentFilter(target));
     if (m == null) releaseScratch(sc);
     return m;
 }
 
-fn decideOpen(target: []const u8, access: u8, sc: ?*Scratch) ?Match {
+fn decideOpen(target: []const u8, access: u8, sc: ?*Scratch, filter: [2]u32) ?Match {
     if (failed()) return failedMatch(target, sc);
-    var m = matchOpen(&tables, target, access) orelse return null;
+    var m = matchOpenFiltered(&tables, target, access, filter) orelse return null;
     m.scratch = sc;
     return m;
 }
 
 fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
-    const h = headWords(target);
-    for (t.globs[t.open_start..t.open_end]) |*g| {
-        if (g.access & access == 0) continue;
-        if (globHit(g, target, h[0], h[1])) {
-            return .{ .rule = t.rules[g.rule].name, .enforced = t.mode == .enforce, .target = target };
+    return matchOpenFiltered(t, target, access, segmentFilter(target));
+}
+
+fn matchOpenFiltered(t: *const Tables, target: []const u8, access: u8, filter: [2]u32) ?Match {
+    const k = scanFiltered(t, t.open_start, t.open_end, target, access, filter) orelse return null;
+    return .{ .rule = t.rules[t.globs[k].rule].name, .enforced = t.mode == .enforce, .target = target };
+}
+
+const PathInfo = struct { len: usize, normal: bool, filter: [2]u32 };
+
+/// The length of a C path, whether it is absolute and normal (no `.`, `..` or empty segment, no
+/// trailing `/`), and its segment filter, in one pass over 16-byte aligned blocks (an aligned
+/// load never crosses into another page, so reading past the NUL is safe, as glibc's strlen
+/// does).
+fn pathInfo(p: [*:0]const u8) PathInfo {
+    var info = PathInfo{ .len = 0, .normal = p[0] == '/', .filter = .{ 0, 0 } };
+    const addr = @intFromPtr(p);
+    var block = addr & ~@as(usize, 15);
+    var start: usize = 0; // offset of the current segment in p
+    var first = true;
+    while (true) : (block += 16) {
+        const bytes: @Vector(16, u8) = @as(*align(16) const [16]u8, @ptrFromInt(block)).*;
+        var slashes: u16 = @bitCast(bytes == @as(@Vector(16, u8), @splat('/')));
+        var nuls: u16 = @bitCast(bytes == @as(@Vector(16, u8), @splat(0)));
+        if (first) {
+            // Bytes before p in its block are not the path's.
+            const skip: u4 = @truncate(addr - block);
+            slashes &= @as(u16, 0xffff) << skip;
+            nuls &= @as(u16, 0xffff) << skip;
+            first = false;
+        }
+        const offset = block -% addr; // offset in p of this block's byte 0 (wraps for the first)
+        if (nuls != 0) slashes &= (@as(u16, 1) << @truncate(@ctz(nuls))) -% 1;
+        while (slashes != 0) : (slashes &= slashes - 1) {
+            const at = offset +% @ctz(slashes);
+            pathSegment(&info, p, start, at, false);
+            start = at + 1;
+        }
+        if (nuls != 0) {
+            const at = offset +% @ctz(nuls);
+            pathSegment(&info, p, start, at, true);
+            info.len = at;
+            return info;
         }
     }
-    return null;
+}
+
+/// One segment `p[start..end]` of pathInfo: its filter bits, and whether it breaks normal form.
+inline fn pathSegment(info: *PathInfo, p: [*:0]const u8, start: usize, end: usize, last: bool) void {
+    if (end > start) {
+        const segment = p[start..end];
+        const b = segmentBits(segment);
+        info.filter[0] |= b[0];
+        info.filter[1] |= b[1];
+        if (segment[0] == '.' and (segment.len == 1 or (segment.len == 2 and segment[1] == '.')))
+            info.normal = false;
+    } else if (end > 0 and !(end == 1 and last)) {
+        // An empty segment: `//` or a trailing `/` (the root "/" alone is normal).
+        info.normal = false;
+    }
 }
 
 /// An exec of `path` with `argv`. `search` for the execvp family (a name without `/` is looked
@@ -739,15 +928,13 @@ fn exists(target: []const u8) bool {
 }
 
 fn matchExec(t: *const Tables, target: []const u8, argv: ?[*:null]const ?[*:0]const u8) ?Match {
-    const h = headWords(target);
-    var i = t.exec_start;
-    while (i < t.exec_end) : (i += 1) {
-        const g = &t.globs[i];
-        if (!globHit(g, target, h[0], h[1])) continue;
-        const rule = &t.rules[g.rule];
+    var from = t.exec_start;
+    while (scan(t, from, t.exec_end, target, 0, t.exec_segments)) |k| {
+        const rule = &t.rules[t.globs[k].rule];
         if (argvMatches(t, rule, argv)) {
             return .{ .rule = rule.name, .enforced = t.mode == .enforce, .target = target };
         }
+        from = k + 1;
     }
     return null;
 }
@@ -868,13 +1055,8 @@ fn matchInet(t: *const Tables, ip: u128, port: u16) ?[]const u8 {
 }
 
 fn matchUnix(t: *const Tables, target: []const u8) ?[]const u8 {
-    const h = headWords(target);
-    for (t.rules[t.connect_rule_start..t.connect_rule_end]) |*rule| {
-        for (t.globs[rule.unix_start..rule.unix_end]) |*g| {
-            if (globHit(g, target, h[0], h[1])) return rule.name;
-        }
-    }
-    return null;
+    const k = scan(t, t.unix_start, t.unix_end, target, 0, t.unix_segments) orelse return null;
+    return t.rules[t.globs[k].rule].name;
 }
 
 /// `a.b.c.d:port` for IPv4 (and IPv4-mapped IPv6), `[v6]:port` otherwise.
@@ -941,11 +1123,19 @@ test "glob vectors shared with policy/glob.ts" {
             std.debug.print("glob {s} vs {s} flat={}: got {}, want {}\n", .{ case.pattern, case.text, case.flat, got, case.match });
             return error.TestUnexpectedResult;
         }
-        // Through the prefilters too: a hit must never be filtered out.
+        // Through every filter of a scan too: a hit must never be filtered out.
         if (!case.flat) {
+            const S = struct {
+                var t: Tables = .{};
+            };
             const g = compileGlob(case.pattern, 0, 7);
-            const h = headWords(case.text);
-            try testing.expectEqual(case.match, globHit(&g, case.text, h[0], h[1]));
+            S.t.globs[0] = g;
+            S.t.pre4s[0] = @truncate(g.pre0);
+            S.t.mask4s[0] = @truncate(g.mask0);
+            S.t.segment_bits[0] = g.segment_bit;
+            S.t.segment_bits2[0] = g.segment_bit2;
+            const hit = scan(&S.t, 0, 1, case.text, 0, g.segment_bit != 0) != null;
+            try testing.expectEqual(case.match, hit);
         }
     }
 }
@@ -971,6 +1161,13 @@ test "parses every record kind of the compact form in rule order" {
     const without = [_:null]?[*:0]const u8{ "sudo", "id" };
     try testing.expectEqualStrings("no-sudo", matchExec(t, "/usr/bin/sudo", &with_u).?.rule);
     try testing.expect(matchExec(t, "/usr/bin/sudo", &without) == null);
+}
+
+test "an argv pattern is never matched as a program path" {
+    const t = try loadForTest("CAIPOLICY 1 enforce 1\nX 1:x 1 8:/nothing 1 2:**\nEND\n");
+    const argv = [_:null]?[*:0]const u8{ "ls", "-l" };
+    try testing.expect(matchExec(t, "/usr/bin/ls", &argv) == null);
+    try testing.expectEqualStrings("x", matchExec(t, "/nothing", &argv).?.rule);
 }
 
 test "first matching rule wins" {
@@ -1021,6 +1218,31 @@ test "normalizes paths lexically" {
     try testing.expect(!isNormal("/usr/.."));
     try testing.expect(!isNormal("rel"));
     try testing.expect(isNormal("/usr/.hidden/..x"));
+}
+
+test "the one-pass path scan agrees with isNormal and segmentFilter" {
+    const paths = [_][]const u8{
+        "/",                                                                      "/usr/lib/x.so",
+        "/usr//lib",                                                              "/a/./b",
+        "/a/../b",                                                                "/a/",
+        "rel/x",                                                                  "/.hidden/..x",
+        "/a/b/.",                                                                 "//",
+        "/tmp/containai-bench-policy-8c1f0a2b3c4d5e6f/missing-dir/project/t.txt", "/0123456789abcde/",
+        "/0123456789abcdef/0123456789abcdef/x",                                   "",
+    };
+    // Every alignment: the scan reads whole 16-byte blocks around the path.
+    var buf: [128]u8 align(16) = undefined;
+    for (paths) |s| {
+        for (0..16) |shift| {
+            @memset(&buf, '/');
+            @memcpy(buf[shift .. shift + s.len], s);
+            buf[shift + s.len] = 0;
+            const info = pathInfo(@ptrCast(&buf[shift]));
+            try testing.expectEqual(s.len, info.len);
+            try testing.expectEqual(isNormal(s), info.normal);
+            if (info.normal) try testing.expectEqual(segmentFilter(s), info.filter);
+        }
+    }
 }
 
 test "derives access kinds from open flags" {
