@@ -22,8 +22,36 @@ const MAX_SOCKET_PATH_BYTES = 107;
 
 const positiveInt = (max: number) => z.int().min(1).max(max);
 
+/** Every setting of the collector; docs/collector.md describes each. */
+export interface CollectorConfig {
+  /** Socket path to serve (absolute after {@linkcode resolveConfig}). */
+  socket: string;
+  /** Directory of the session files and rejected.jsonl. */
+  logDir: string;
+  /** Socket permissions as an octal string, e.g. "0660". */
+  socketMode: string;
+  /** Longest accepted line in bytes. */
+  maxLineBytes: number;
+  /** fsync written files at least this often; 0 = after every batch. */
+  fsyncIntervalMs: number;
+  /** Session files kept open at most (LRU). */
+  maxOpenFiles: number;
+  /** Concurrent producer connections at most. */
+  maxConnections: number;
+  /** Close a connection whose half line made no progress for this long. */
+  partialLineTimeoutMs: number;
+  /** Unwritten bytes above which reading pauses; also the limit of held half lines. */
+  maxBufferBytes: number;
+  /** Interval of the stats line on stderr while busy. */
+  statsIntervalMs: number;
+  /** Rate limit of rejected.jsonl records. */
+  rejectRecordsPerSecond: number;
+  /** Longest time spent reading clients after SIGTERM/SIGINT. */
+  shutdownDrainMs: number;
+}
+
 /** Every setting of the collector, with its constraints. */
-export const CollectorConfigSchema = z.strictObject({
+const CollectorConfigSchema = z.strictObject({
   socket: z.string().min(1).refine(
     (path) => new TextEncoder().encode(path).length <= MAX_SOCKET_PATH_BYTES,
     { message: `socket path must be at most ${MAX_SOCKET_PATH_BYTES} bytes (sockaddr_un)` },
@@ -42,9 +70,6 @@ export const CollectorConfigSchema = z.strictObject({
   rejectRecordsPerSecond: positiveInt(1_000_000),
   shutdownDrainMs: positiveInt(60_000),
 });
-
-/** The effective configuration of a collector. */
-export type CollectorConfig = z.infer<typeof CollectorConfigSchema>;
 
 /** Embedded defaults, the lowest precedence. */
 export const DEFAULT_CONFIG: Readonly<CollectorConfig> = Object.freeze({
@@ -143,7 +168,7 @@ export function validateConfig(value: unknown, origin: string): CollectorConfig 
     );
     throw new ConfigError(`invalid collector config in ${origin}: ${problems.join("; ")}`);
   }
-  return parsed.data;
+  return parsed.data satisfies CollectorConfig;
 }
 
 /**

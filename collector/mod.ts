@@ -22,6 +22,7 @@ export { collectorAnswers } from "./socket_path.ts";
 export {
   type CollectorConfig,
   ConfigError,
+  type ConfigSources,
   DEFAULT_CONFIG,
   LOG_DIR_ENV,
   resolveConfig,
