@@ -32,6 +32,29 @@ export async function loadAverage(): Promise<string> {
   return text.split(" ").slice(0, 3).join(" ") || "unknown";
 }
 
+/**
+ * The commit the benchmark ran from, marked when the working tree differs from it.
+ *
+ * @example
+ * ```ts
+ * import { repositoryVersion } from "./machine.ts";
+ * console.log(await repositoryVersion()); // e.g. "2c8f856" or "2c8f856 + uncommitted changes"
+ * ```
+ */
+export async function repositoryVersion(): Promise<string> {
+  const root = new URL("../", import.meta.url).pathname;
+  const commit = await outputOf("git", ["-C", root, "rev-parse", "--short", "HEAD"]);
+  if (commit === undefined) return "unknown (not a git checkout)";
+  const changes = await outputOf("git", [
+    "-C",
+    root,
+    "status",
+    "--porcelain",
+    "--untracked-files=no",
+  ]);
+  return changes ? `${commit} + uncommitted changes` : commit;
+}
+
 /** The versions of the programs the benchmark ran. */
 export type Versions = Record<string, string>;
 
@@ -80,6 +103,8 @@ export async function collectVersions(): Promise<Versions> {
     bash: (await packageVersion("bash")) ?? "missing",
     git: firstLine(await outputOf("git", ["--version"])),
     gcc: firstLine(await outputOf("gcc", ["--version"])),
-    python3: firstLine(await outputOf("python3", ["--version"])),
+    // The end-to-end workload runs /usr/bin/python3, whatever python3 is first on PATH.
+    python3: firstLine(await outputOf("/usr/bin/python3", ["--version"])),
+    "this repository": await repositoryVersion(),
   };
 }
