@@ -102,7 +102,7 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
         sendNested(w);
         return;
     }
-    defer unlock();
+    defer unlock(ids.tid);
     const n = seq.fetchAdd(1, .monotonic);
     if (!ensureConnected()) {
         _ = dropped.fetchAdd(1, .monotonic);
@@ -157,7 +157,9 @@ fn lock(tid: i32) bool {
     return false;
 }
 
-fn unlock() void {
+fn unlock(tid: i32) void {
+    // A holder once judged stuck that let go normally is waited for again next time.
+    if (stuck_owner.load(.monotonic) == tid) stuck_owner.store(0, .monotonic);
     lock_word.store(0, .release);
     if (lock_waiters.load(.acquire) > 0) {
         _ = linux.futex_wake(&lock_word.raw, linux.FUTEX.WAKE | linux.FUTEX.PRIVATE_FLAG, 1);
