@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONFIG } from "../../collector/mod.ts";
-import { collectorAnswers } from "../../collector/mod.ts";
+import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { execEvent, send, toLines } from "./helpers.ts";
 import { readJsonLines } from "../support/collector.ts";
 
@@ -129,5 +129,27 @@ Deno.test("main.ts collect serves any given paths, creates them, and exits 0 on 
     const events = await readJsonLines(join(logDir, "session-via-launcher.jsonl"));
     assert.equal(events.length, 1);
     await assert.rejects(Deno.lstat(socket), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("startCollectorProcess applies a JSONC config file, with its socket and logDir taking precedence", async () => {
+  await withTempDir(async (dir) => {
+    const configPath = join(dir, "collector.jsonc");
+    await Deno.writeTextFile(
+      configPath,
+      '{ "socketMode": "0600", "socket": "/nowhere/x.sock", "logDir": "/nowhere/logs" }',
+    );
+    const collector = await startCollectorProcess({
+      socket: join(dir, "audit.sock"),
+      logDir: join(dir, "logs"),
+      configPath,
+      onStderr: () => {},
+    });
+    try {
+      assert.equal(collector.socket, join(dir, "audit.sock"));
+      assert.equal((await Deno.lstat(collector.socket)).mode! & 0o777, 0o600);
+    } finally {
+      assert.equal(await collector.stop(), 0);
+    }
   });
 });
