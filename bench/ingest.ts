@@ -23,7 +23,7 @@ import type { SuiteResult } from "./suite.ts";
 import { validateEvent } from "../protocol/mod.ts";
 
 const CHUNK_BYTES = 256 * 1024;
-const STALL_MS = 20_000;
+const DEFAULT_STALL_MS = 20_000;
 const MIB = 1024 * 1024;
 
 /** One measured ingest run. */
@@ -40,6 +40,8 @@ export interface IngestOptions {
   clients: number;
   rounds: number;
   targets?: IngestTarget[];
+  /** A run fails when no new line arrives for this long (default 20 s). */
+  stallMs?: number;
   log: (line: string) => void;
 }
 
@@ -69,7 +71,7 @@ export async function runIngest(options: IngestOptions): Promise<SuiteResult> {
   );
   const contenders: Contender<IngestSample>[] = targets.map((target) => ({
     name: target.name,
-    run: () => measureIngest(target, workload),
+    run: () => measureIngest(target, workload, { stallMs: options.stallMs ?? DEFAULT_STALL_MS }),
   }));
   const samples = await runAlternating(contenders, {
     rounds: options.rounds,
@@ -96,7 +98,11 @@ function prepareWorkload(count: number, clients: number): Workload {
   return { buffers, events: count, bytes: buffers.reduce((sum, b) => sum + b.length, 0) };
 }
 
-async function measureIngest(target: IngestTarget, workload: Workload): Promise<IngestSample> {
+async function measureIngest(
+  target: IngestTarget,
+  workload: Workload,
+  { stallMs }: { stallMs: number },
+): Promise<IngestSample> {
   const workDir = await Deno.makeTempDir({ prefix: "containai-bench-ingest-" });
   const paths = { workDir, socket: `${workDir}/audit.sock`, logDir: `${workDir}/logs` };
   await Deno.mkdir(paths.logDir);
@@ -131,10 +137,10 @@ async function measureIngest(target: IngestTarget, workload: Workload): Promise<
         lastProgress = now;
       }
       if (sendError) throw new Error(`sending failed: ${sendError.message}`);
-      if (exited || now - lastProgress > STALL_MS) {
+      if (exited || now - lastProgress > stallMs) {
         throw new Error(
           `only ${lines} of ${workload.events} lines arrived` +
-            (exited ? " before the server exited" : ` (no progress for ${STALL_MS / 1000} s)`) +
+            (exited ? " before the server exited" : ` (no progress for ${stallMs / 1000} s)`) +
             `:\n${server.output().trim() || "(no output)"}`,
         );
       }
