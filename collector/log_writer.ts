@@ -278,12 +278,7 @@ export class LogWriter {
     try {
       const over = this.#open.size + this.#opening - this.#options.maxOpenFiles;
       if (over > 0) await this.#evict(output, over);
-      const file = await Deno.open(output.path, {
-        read: true,
-        append: true,
-        create: true,
-        mode: 0o640,
-      });
+      const file = await this.#openFile(output.path);
       try {
         if (output.sequenced && output.nextSeq === undefined) {
           output.nextSeq = await this.#recoverNextSeq(file, output.path);
@@ -296,6 +291,19 @@ export class LogWriter {
       this.#open.set(output, true);
     } finally {
       this.#opening--;
+    }
+  }
+
+  async #openFile(path: string): Promise<Deno.FsFile> {
+    const options = { read: true, append: true, create: true, mode: 0o640 };
+    try {
+      return await Deno.open(path, options);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      // The log directory was removed under us: recreate it rather than lose the events.
+      this.#options.log("log directory missing; recreating it", { logDir: this.#options.logDir });
+      await Deno.mkdir(this.#options.logDir, { recursive: true, mode: 0o750 });
+      return await Deno.open(path, options);
     }
   }
 

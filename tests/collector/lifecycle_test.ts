@@ -176,3 +176,12 @@ Deno.test("SIGINT shuts the collector down cleanly like SIGTERM", async () => {
     await assert.rejects(Deno.lstat(collector.socket), Deno.errors.NotFound);
   });
 });
+
+Deno.test("a log directory removed while the collector runs is recreated and logging goes on", async () => {
+  await using collector = await startTestCollector();
+  await Deno.remove(collector.logDir, { recursive: true });
+  await send(collector.socket, toLines([execEvent("after-rm", 0)]));
+
+  await collector.waitForEvents("after-rm", (e) => e.length === 1);
+  await collector.waitForLog(/log directory missing; recreating it/);
+});
