@@ -58,13 +58,19 @@ pub const Config = struct {
 /// copy-on-write page faults in every process at start-up.
 pub var current: Config = undefined;
 
+/// Whether the C string starts with `prefix`; reads no further than the prefix (environments
+/// hold long values, and measuring each one would dominate the start-up cost).
+fn startsWith(entry: [*:0]const u8, comptime prefix: []const u8) bool {
+    inline for (prefix, 0..) |c, i| {
+        if (entry[i] != c) return false;
+    }
+    return true;
+}
+
 fn envValue(envp: [*:null]const ?[*:0]const u8, comptime name: []const u8) ?[]const u8 {
     var i: usize = 0;
     while (envp[i]) |entry| : (i += 1) {
-        const s = std.mem.span(entry);
-        if (s.len > name.len and s[name.len] == '=' and std.mem.eql(u8, s[0..name.len], name)) {
-            return s[name.len + 1 ..];
-        }
+        if (startsWith(entry, name ++ "=")) return std.mem.span(entry + name.len + 1);
     }
     return null;
 }
@@ -224,6 +230,7 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
 
     var i: usize = 0;
     while (envp[i]) |entry| : (i += 1) {
+        if (!startsWith(entry, "LD_PRELOAD=") and !startsWith(entry, "CONTAINAI_")) continue;
         const s = std.mem.span(entry);
         const eq = std.mem.indexOfScalar(u8, s, '=') orelse continue;
         const name = s[0..eq];
