@@ -143,7 +143,9 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
       stream.close();
     }
   } finally {
-    await link.close();
+    // The command has run; a collector that fails to stop cleanly must not
+    // replace its exit status, so this is reported, not thrown.
+    await link.close().catch((error) => console.error(`run: ${(error as Error).message}`));
   }
 }
 
