@@ -6,7 +6,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import { assertValidShimEvents, compileC, payloadOf, shimEnv } from "../support/shim.ts";
+import {
+  assertValidShimEvents,
+  compileC,
+  payloadOf,
+  requireProgram,
+  shimEnv,
+} from "../support/shim.ts";
 import { OPENS_SOURCE } from "./programs.ts";
 
 /** Starts `strace -f -o TRACE ... command` with the shim injected. */
@@ -16,6 +22,7 @@ function spawnTraced(
   command: string[],
   env: Record<string, string>,
 ): Deno.ChildProcess {
+  requireProgram("strace", "apt-get install strace");
   return new Deno.Command("strace", {
     args: ["-f", "-o", trace, ...straceArgs, "--", ...command],
     env,

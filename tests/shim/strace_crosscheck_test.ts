@@ -8,7 +8,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import { assertValidShimEvents, eventsOf, payloadOf, shimEnv } from "../support/shim.ts";
+import {
+  assertValidShimEvents,
+  eventsOf,
+  payloadOf,
+  requireProgram,
+  shimEnv,
+} from "../support/shim.ts";
 
 interface Traced {
   execs: string[][];
@@ -97,6 +103,7 @@ async function crossCheck(
   command: string[],
   options: { cwd?: string; predicate?: (events: StoredLine[]) => boolean } = {},
 ): Promise<{ traced: Traced; events: StoredLine[] }> {
+  requireProgram("strace", "apt-get install strace");
   await using collector = await startTestCollector();
   const dir = await Deno.makeTempDir({ prefix: "shim-strace-" });
   try {

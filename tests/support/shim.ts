@@ -234,3 +234,25 @@ export function eventsOf(events: StoredLine[], type: string, call?: string): Sto
 export function payloadOf(event: StoredLine): Payload {
   return event.payload as Payload;
 }
+
+/**
+ * Throws an error that says how to install `program` when it is not on PATH (strace, gcc, git,
+ * node and python3 are tools the shim tests run under the shim).
+ *
+ * @example
+ * ```ts
+ * import { requireProgram } from "./tests/support/shim.ts";
+ * requireProgram("strace", "apt-get install strace");
+ * ```
+ */
+export function requireProgram(program: string, install: string): void {
+  const dirs = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":");
+  for (const dir of dirs) {
+    try {
+      if (Deno.statSync(`${dir}/${program}`).isFile) return;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  throw new Error(`${program} is not installed; the shim tests need it: ${install}`);
+}
