@@ -9,6 +9,7 @@ import { runText } from "./command.ts";
 import { REPO_ROOT } from "./deno_task.ts";
 import { runEndToEnd } from "./end_to_end.ts";
 import { runExecLoop } from "./exec_loop.ts";
+import { runHotPath } from "./hot_path.ts";
 import { runIngest } from "./ingest.ts";
 import { collectVersions, describeMachine, loadAverage } from "./machine.ts";
 import { runOpenCost } from "./open_cost.ts";
@@ -60,6 +61,13 @@ const SUITES: readonly Suite[] = [
     title: "4. End to end",
     needsPeers: false,
     run: ({ quick, log }) => runEndToEnd({ rounds: quick ? 2 : 7, log }),
+  },
+  {
+    id: "hotpath",
+    title: "5. Collector hot path, in-process",
+    needsPeers: false,
+    run: ({ quick, log }) =>
+      runHotPath({ events: quick ? 20_000 : 100_000, rounds: quick ? 2 : 5, log }),
   },
 ];
 

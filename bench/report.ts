@@ -127,7 +127,7 @@ export function renderReport(report: BenchReport): string {
     "```sh",
     "./task bench              # all comparisons; writes docs/benchmarks.md (about 5-10 min)",
     "./task bench --quick      # smoke run: fewer events and rounds; prints the report",
-    "./task bench --only exec  # one comparison: ingest, open, exec or e2e (comma-separated)",
+    "./task bench --only exec  # one comparison: ingest, open, exec, e2e, hotpath (comma-separated)",
     "```",
     "",
     "It needs root and Debian's package mirror the first time (apt-get installs " +
