@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_CONFIG } from "../../collector/mod.ts";
+import { DEFAULT_CONFIG, resolveConfig } from "../../collector/mod.ts";
 import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { execEvent, send, toLines } from "./helpers.ts";
 import { readJsonLines } from "../support/collector.ts";
@@ -152,4 +152,18 @@ Deno.test("startCollectorProcess applies a JSONC config file, with its socket an
       assert.equal(await collector.stop(), 0);
     }
   });
+});
+
+Deno.test("a socket path longer than sockaddr_un allows is refused before anything starts", () => {
+  const socket = `/tmp/${"s".repeat(120)}.sock`;
+  assert.throws(
+    () => resolveConfig({ flags: { socket } }),
+    /socket path must be at most 107 bytes/,
+  );
+});
+
+Deno.test("relative paths are made absolute against the working directory", () => {
+  const config = resolveConfig({ flags: { socket: "run/audit.sock", logDir: "logs" } });
+  assert.equal(config.socket, join(Deno.cwd(), "run/audit.sock"));
+  assert.equal(config.logDir, join(Deno.cwd(), "logs"));
 });
