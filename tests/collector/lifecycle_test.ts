@@ -58,23 +58,24 @@ Deno.test("SIGTERM with 100k events in flight: all of them are on disk when the 
   const conns = await Promise.all(
     range(clients).map(() => Deno.connect({ transport: "unix", path: collector.socket })),
   );
-  const started = Date.now();
-  // Each client's data is fully handed to the kernel before SIGTERM; much of it is still in
-  // socket buffers and the collector's queue when the signal arrives.
+  // Each client's data is fully handed to the kernel before SIGTERM; the last of it is still in
+  // socket buffers or the collector's queue when the signal arrives, and the connections stay
+  // open, so the collector has to read until they go quiet.
   await Promise.all(
     conns.map((conn, c) =>
       writeAll(conn, toLines(range(perClient).map((i) => execEvent(`flight-${c}`, i, 100 + c))))
     ),
   );
+  const signalled = Date.now();
   const exitCode = await collector.stop();
-  const stopTook = Date.now() - started;
+  const stopTook = Date.now() - signalled;
   for (const conn of conns) conn.close();
 
   assert.equal(exitCode, 0);
   for (let c = 0; c < clients; c++) {
     assert.deepEqual(seqs(await collector.readSession(`flight-${c}`)), range(perClient));
   }
-  assert.ok(stopTook < 30_000);
+  assert.ok(stopTook < 5000, `exit took ${stopTook} ms after SIGTERM`);
 });
 
 Deno.test("events of producers still in the listen backlog at SIGTERM are read and stored", async () => {
