@@ -118,7 +118,7 @@ fn hookExecveat(
         if (sys.fdPath(dirfd, &link)) |n| payload.resolved = link[0..n];
     }
     report.emit(.Exec, payload);
-    switch (policy.decideExec("execveat", path, argv)) {
+    switch (policy.decideExecAt("execveat", dirfd, path, argv)) {
         .allow => {},
         .deny => |e| return fail(e),
     }
@@ -138,7 +138,7 @@ fn hookFexecve(fd: c_int, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     var payload: ExecPayload = .{ .call = "fexecve", .path = null, .argv = argv, .envp = env };
     if (sys.fdPath(fd, &link)) |n| payload.resolved = link[0..n];
     report.emit(.Exec, payload);
-    switch (policy.decideExec("fexecve", null, argv)) {
+    switch (policy.decideExecAt("fexecve", fd, null, argv)) {
         .allow => {},
         .deny => |e| return fail(e),
     }

@@ -7,6 +7,7 @@ const config = @import("config.zig");
 const transport = @import("transport.zig");
 const slots = @import("slots.zig");
 const sys = @import("sys.zig");
+const policy = @import("policy.zig");
 
 /// 0 not started, 1 in progress, 2 ready.
 var state = std.atomic.Value(u8).init(0);
@@ -29,6 +30,7 @@ extern "c" fn __register_atfork(
 
 fn forkChild() callconv(.c) void {
     slots.resetAfterFork();
+    policy.resetAfterFork();
     transport.resetAfterFork();
 }
 
@@ -59,6 +61,8 @@ fn start() void {
     const empty = [_:null]?[*:0]const u8{};
     const envp: [*:null]const ?[*:0]const u8 = if (environ) |e| @ptrCast(e) else &empty;
     config.load(&config.current, envp, self);
+    // The policy file is read here, before main, rather than by the first hook that needs it.
+    policy.init();
     transport.init(sys.getpid());
     _ = __register_atfork(null, null, &forkChild, null);
 }
