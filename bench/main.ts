@@ -13,6 +13,7 @@ import { runHotPath } from "./hot_path.ts";
 import { runIngest } from "./ingest.ts";
 import { collectVersions, describeMachine, loadAverage } from "./machine.ts";
 import { runOpenCost } from "./open_cost.ts";
+import { runPolicyCost } from "./policy_bench.ts";
 import { ensurePeers, keepPeersDisabled } from "./peers.ts";
 import { type BenchReport, renderReport, type SuiteFailure } from "./report.ts";
 import type { SuiteResult } from "./suite.ts";
@@ -68,6 +69,13 @@ const SUITES: readonly Suite[] = [
     needsPeers: false,
     run: ({ quick, log }) =>
       runHotPath({ events: quick ? 20_000 : 100_000, rounds: quick ? 2 : 5, log }),
+  },
+  {
+    id: "policy",
+    title: "6. Policy matching cost",
+    needsPeers: false,
+    run: ({ quick, log }) =>
+      runPolicyCost({ iterations: quick ? 100_000 : 1_000_000, rounds: quick ? 3 : 15, log }),
   },
 ];
 

@@ -197,7 +197,7 @@ function summarize(samples: Map<string, LoopSample[]>, options: PolicyCostOption
   const verdict = (ns: number): string => (ns <= BUDGET_NS ? "**met**" : "**not met**");
   return {
     id: "policy",
-    title: "5. Policy matching cost",
+    title: "6. Policy matching cost",
     setup: [
       "A C loop of open() calls on a path in a missing directory (ENOENT after one lookup: " +
       "the cheapest real open, so the syscall's own jitter stays small) runs under the shim " +
