@@ -8,7 +8,7 @@ const config = @import("config.zig");
 pub const Env = ?[*:null]const ?[*:0]const u8;
 
 /// Most environment entries an exec can have for the shim to add its variables back.
-pub const max_entries = 1024;
+pub const max_entries = 512;
 const max_added = 40;
 
 pub const Rebuilt = struct {

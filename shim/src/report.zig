@@ -9,8 +9,11 @@ const transport = @import("transport.zig");
 const lifecycle = @import("lifecycle.zig");
 const ids_mod = @import("ids.zig");
 
-/// Size of the stack buffer used when every slot is taken (many threads inside hooks at once).
-const fallback_size = 4096;
+/// Size of the stack buffer used when every slot is taken (more than 64 threads inside hooks at
+/// once). Small, because hooks also run in signal handlers on small alternate stacks: an event
+/// that does not fit is cut (`truncated`) or, if even its envelope does not fit, counted as
+/// dropped.
+const fallback_size = config.min_event_size;
 
 /// Encodes and sends one event. `payload` has `fn write(self, *json.Writer) void` that writes the
 /// payload's fields (without braces). Never changes errno: only raw syscalls are made.
