@@ -41,7 +41,7 @@ export interface GlobOptions {
  * ```
  */
 export function globMatch(pattern: string, text: string, options: GlobOptions = {}): boolean {
-  return globMatchBytes(encoder.encode(pattern), encoder.encode(text), options.flat ?? false);
+  return globMatchBytes(encoder.encode(pattern), encoder.encode(text), options);
 }
 
 /**
@@ -53,10 +53,15 @@ export function globMatch(pattern: string, text: string, options: GlobOptions = 
  * ```ts
  * import { globMatchBytes } from "./glob.ts";
  * const bytes = (s: string) => new TextEncoder().encode(s);
- * globMatchBytes(bytes("/a/**"), bytes("/a"), false); // true
+ * globMatchBytes(bytes("/a/**"), bytes("/a")); // true
  * ```
  */
-export function globMatchBytes(p: Uint8Array, s: Uint8Array, flat: boolean): boolean {
+export function globMatchBytes(
+  p: Uint8Array,
+  s: Uint8Array,
+  options: GlobOptions = {},
+): boolean {
+  const flat = options.flat ?? false;
   let pi = 0;
   let si = 0;
   let starP = -1;

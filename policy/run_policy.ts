@@ -32,7 +32,8 @@ export interface RunPolicy {
   env: Record<string, string>;
   /**
    * The first Exec rule matching the task (`path` resolved through PATH), or
-   * undefined when it may start. In enforce mode the runner must not start it.
+   * undefined when it may start or does not exist. In enforce mode the runner
+   * must not start a denied task.
    */
   checkTask(
     path: string,
@@ -64,6 +65,8 @@ export async function prepareRunPolicy(file: string): Promise<RunPolicy> {
     compactPath,
     env: { CONTAINAI_POLICY: compactPath },
     checkTask(path, options) {
+      // Like the shim: a program that does not exist is left to fail on its own (127).
+      if (!exists(path)) return undefined;
       const rule = matchExec(policy, path, options);
       if (rule === undefined) return undefined;
       const enforced = policy.mode === "enforce";
@@ -85,4 +88,13 @@ export async function prepareRunPolicy(file: string): Promise<RunPolicy> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
 import { baseEnv, runRunner, testShim } from "../runner/helpers.ts";
 import { denies } from "./fixture.ts";
+import { prepareRunPolicy } from "../../policy/mod.ts";
 
 const EXAMPLE = new URL("../../examples/policy.jsonc", import.meta.url).pathname;
 
@@ -63,4 +64,31 @@ Deno.test("the compact policy file the shim reads is removed when the run ends",
     )!;
     await assert.rejects(Deno.stat(entry.slice("CONTAINAI_POLICY=".length)), Deno.errors.NotFound);
   });
+});
+
+Deno.test("the runner's task check follows the shim: first rule wins, missing programs pass", async () => {
+  await withPolicyFile(
+    JSON.stringify({
+      mode: "enforce",
+      rules: [
+        { name: "git-push", action: "Exec", paths: ["**/git"], argv: ["push"] },
+        { name: "sh", action: "Exec", paths: ["/usr/bin/sh", "/bin/sh", "**/no-such-program"] },
+      ],
+    }),
+    async (file) => {
+      await using runPolicy = await prepareRunPolicy(file);
+      const sh = "/bin/sh";
+      const denial = runPolicy.checkTask(sh, { argv: ["sh", "-c", "true"], cwd: "/" });
+      assert.deepEqual(denial?.payload, {
+        call: "run",
+        action: "Exec",
+        target: sh,
+        rule: "sh",
+        errno: 13,
+        enforced: true,
+      });
+      const missing = "/nonexistent-dir/no-such-program";
+      assert.equal(runPolicy.checkTask(missing, { argv: ["x"], cwd: "/" }), undefined);
+    },
+  );
 });
