@@ -211,20 +211,9 @@ export class Collector {
       return;
     }
     this.#counters.connectionsAccepted++;
-    const connection: Connection = {
-      id: this.#nextId++,
-      conn,
-      splitter: undefined as unknown as LineSplitter,
-      lastProgress: Date.now(),
-      reading: false,
-      draining: false,
-      quietTimer: undefined,
-      dropPartial: false,
-    };
-    // Accepted while shutting down (it waited in the backlog): drain it like the others.
-    if (this.#stopping) connection.draining = true;
-    connection.splitter = new LineSplitter(this.#config.maxLineBytes, {
-      lines: (run) => this.#ingestRun(run, connection),
+    const id = this.#nextId++;
+    const splitter = new LineSplitter(this.#config.maxLineBytes, {
+      lines: (run) => this.#ingestRun(run, id),
       overlong: (head, cause) =>
         this.#rejectCounted({
           reason: "overlong_line",
@@ -234,10 +223,21 @@ export class Collector {
             : `unfinished lines of all connections hold over ${this.#heldBytes.limit} bytes; ` +
               "this line is discarded up to its newline",
           line: head,
-          connection: connection.id,
+          connection: id,
           bytes: cause === "line" ? this.#config.maxLineBytes + 1 : head.length,
         }),
     }, { budget: this.#heldBytes });
+    const connection: Connection = {
+      id,
+      conn,
+      splitter,
+      lastProgress: Date.now(),
+      reading: false,
+      // Accepted while shutting down (it waited in the backlog): drain it like the others.
+      draining: this.#stopping,
+      quietTimer: undefined,
+      dropPartial: false,
+    };
     this.#connections.add(connection);
     const handler = this.#handle(connection).finally(() => {
       this.#connections.delete(connection);
@@ -291,7 +291,7 @@ export class Collector {
   }
 
   /** Lines of one run: decoded in one call; per line only when the run is not valid UTF-8. */
-  #ingestRun(run: Uint8Array, connection: Connection): void {
+  #ingestRun(run: Uint8Array, connection: number): void {
     let text: string;
     try {
       text = utf8.decode(run);
@@ -318,14 +318,14 @@ export class Collector {
     }
   }
 
-  #store(outcome: LineOutcome, line: Uint8Array | string, connection: Connection): void {
+  #store(outcome: LineOutcome, line: Uint8Array | string, connection: number): void {
     if (outcome.ok) {
       this.#counters.events++;
       this.#writer.appendEvent(outcome.sessionId, outcome.record);
       return;
     }
     const bytes = typeof line === "string" ? encoder.encode(line) : line;
-    this.#rejectCounted({ ...outcome, line: bytes, connection: connection.id });
+    this.#rejectCounted({ ...outcome, line: bytes, connection });
   }
 
   #rejectCounted(
