@@ -37,6 +37,8 @@ export const MetadataSchema = z.strictObject({
   session_id: z.string().regex(SESSION_ID_PATTERN, {
     message: "session_id must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
   }),
+  // The agent name is shown in summaries and terminals: control characters could forge output.
+  // deno-lint-ignore no-control-regex
   agent: z.string().min(1).max(128).regex(/^[^\x00-\x1f\x7f]*$/, {
     message: "agent must not contain control characters",
   }),
