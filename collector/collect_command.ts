@@ -17,29 +17,43 @@ import {
 } from "./config.ts";
 import { prepareDirectories, serveCommandArgs } from "./serve_command.ts";
 
-const HELP = `usage: main.ts collect [options]   (deno task collect ...)
+/** What each setting's flag does, for --help (the defaults are appended). */
+const SETTING_HELP: Record<keyof CollectorConfig, [argument: string, text: string]> = {
+  socket: ["PATH", `socket to serve; env ${SOCKET_ENV}`],
+  logDir: ["DIR", `session logs; env ${LOG_DIR_ENV}`],
+  socketMode: ["MODE", "socket permissions, octal"],
+  maxLineBytes: ["N", "longest accepted line"],
+  fsyncIntervalMs: ["N", "fsync at least this often; 0 = every batch"],
+  maxOpenFiles: ["N", "session files kept open"],
+  maxConnections: ["N", "concurrent producers"],
+  partialLineTimeoutMs: ["N", "close a stalled half line after"],
+  maxBufferBytes: ["N", "unwritten bytes before backpressure"],
+  statsIntervalMs: ["N", "stats line on stderr while busy"],
+  rejectRecordsPerSecond: ["N", "rejected.jsonl rate limit"],
+  shutdownDrainMs: ["N", "longest drain of connections on SIGTERM"],
+};
 
-Serves the audit socket and appends each valid event to <log-dir>/session-<id>.jsonl.
-Precedence: flags > environment > --config file > defaults. See docs/collector.md.
-
-  --socket PATH                  socket to serve (env ${SOCKET_ENV}; default ${DEFAULT_CONFIG.socket})
-  --log-dir DIR                  session logs (env ${LOG_DIR_ENV}; default ${DEFAULT_CONFIG.logDir})
-  --config FILE                  JSONC file with any of the settings below (camelCase keys)
-  --print-config                 print the effective configuration as JSON and exit
-  --socket-mode MODE             socket permissions, octal (default ${DEFAULT_CONFIG.socketMode})
-  --max-line-bytes N             longest accepted line (default ${DEFAULT_CONFIG.maxLineBytes})
-  --fsync-interval-ms N          fsync at least this often; 0 = every batch (default ${DEFAULT_CONFIG.fsyncIntervalMs})
-  --max-open-files N             session files kept open (default ${DEFAULT_CONFIG.maxOpenFiles})
-  --max-connections N            concurrent producers (default ${DEFAULT_CONFIG.maxConnections})
-  --partial-line-timeout-ms N    close a stalled half line after (default ${DEFAULT_CONFIG.partialLineTimeoutMs})
-  --max-buffer-bytes N           unwritten bytes before backpressure (default ${DEFAULT_CONFIG.maxBufferBytes})
-  --stats-interval-ms N          stats line on stderr while busy (default ${DEFAULT_CONFIG.statsIntervalMs})
-  --reject-records-per-second N  rejected.jsonl rate limit (default ${DEFAULT_CONFIG.rejectRecordsPerSecond})
-  --shutdown-drain-ms N          longest drain of connections on SIGTERM (default ${DEFAULT_CONFIG.shutdownDrainMs})
-  -h, --help                     this help
-
-Exit codes: 0 clean shutdown, 1 events left unwritten or cannot bind, 2 bad flags or config,
-3 another collector answers on the socket, 4 the socket path is not a socket.`;
+function helpText(): string {
+  const option = (left: string, right: string) => `  ${left.padEnd(31)}${right}`;
+  const settings = CONFIG_FLAGS.map(([flag, key]) => {
+    const [argument, text] = SETTING_HELP[key];
+    return option(`--${flag} ${argument}`, `${text} (default ${DEFAULT_CONFIG[key]})`);
+  });
+  return [
+    "usage: main.ts collect [options]   (deno task collect ...)",
+    "",
+    "Serves the audit socket and appends each valid event to <log-dir>/session-<id>.jsonl.",
+    "Precedence: flags > environment > --config file > defaults. See docs/collector.md.",
+    "",
+    option("--config FILE", "JSONC file with any of the settings below (camelCase keys)"),
+    option("--print-config", "print the effective configuration as JSON and exit"),
+    ...settings,
+    option("-h, --help", "this help"),
+    "",
+    "Exit codes: 0 clean shutdown, 1 events left unwritten or cannot bind, 2 bad flags or config,",
+    "3 another collector answers on the socket, 4 the socket path is not a socket.",
+  ].join("\n");
+}
 
 /**
  * Runs `collect`; returns the exit code.
@@ -56,7 +70,7 @@ export async function collectCommand(args: string[]): Promise<number> {
   try {
     const parsed = parseCollectArgs(args);
     if (parsed === "help") {
-      console.log(HELP);
+      console.log(helpText());
       return 0;
     }
     printOnly = parsed.printConfig;

@@ -125,8 +125,8 @@ export interface ConfigSources {
 }
 
 /**
- * Merges defaults < config file < environment < settings < flags, validates the result and makes the
- * paths absolute.
+ * Merges defaults < config file < environment < settings < flags, validates the result and
+ * makes the paths absolute.
  *
  * @example
  * ```ts

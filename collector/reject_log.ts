@@ -71,7 +71,8 @@ export function escapeSample(bytes: Uint8Array): string {
  * import { RejectLog } from "./reject_log.ts";
  * const lines: string[] = [];
  * const log = new RejectLog({ perSecond: 100, write: (line) => lines.push(line) });
- * log.record({ reason: "invalid_json", path: "", message: "x", line: new Uint8Array(), connection: 1 });
+ * const line = new TextEncoder().encode("not json");
+ * log.record({ reason: "invalid_json", path: "", message: "bad", line, connection: 1 });
  * ```
  */
 export class RejectLog {

@@ -22,7 +22,7 @@ const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
  * import { resolveConfig } from "./config.ts";
  * const config = resolveConfig({ flags: { socket: "/run/a/audit.sock", logDir: "/logs" } });
  * console.log(servePermissionFlags(config));
- * // ["--allow-net=unix:/run/a/audit.sock", "--allow-read=/run/a,/logs", "--allow-write=/run/a,/logs"]
+ * // --allow-net=unix:/run/a/audit.sock --allow-read=/run/a,/logs --allow-write=/run/a,/logs
  * ```
  */
 export function servePermissionFlags(config: CollectorConfig): string[] {
@@ -45,7 +45,8 @@ export function servePermissionFlags(config: CollectorConfig): string[] {
  * ```ts
  * import { serveCommandArgs } from "./serve_command.ts";
  * import { resolveConfig } from "./config.ts";
- * const args = serveCommandArgs(resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } }));
+ * const config = resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } });
+ * const args = serveCommandArgs(config);
  * const child = new Deno.Command(Deno.execPath(), { args }).spawn();
  * ```
  */
@@ -74,7 +75,8 @@ export function serveCommandArgs(config: CollectorConfig): string[] {
  * ```ts
  * import { prepareDirectories } from "./serve_command.ts";
  * import { resolveConfig } from "./config.ts";
- * await prepareDirectories(resolveConfig({ flags: { socket: "/tmp/s/a.sock", logDir: "/tmp/l" } }));
+ * const config = resolveConfig({ flags: { socket: "/tmp/s/a.sock", logDir: "/tmp/l" } });
+ * await prepareDirectories(config);
  * ```
  */
 export async function prepareDirectories(config: CollectorConfig): Promise<void> {

@@ -17,7 +17,8 @@ import { claimSocketPath, SocketPathError } from "./socket_path.ts";
  * ```ts
  * import { serveCollector } from "./server.ts";
  * import { resolveConfig } from "./config.ts";
- * const code = await serveCollector(resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } }));
+ * const config = resolveConfig({ flags: { socket: "/tmp/a.sock", logDir: "/tmp/l" } });
+ * const code = await serveCollector(config);
  * ```
  */
 export async function serveCollector(

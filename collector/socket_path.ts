@@ -38,7 +38,8 @@ export class SocketPathError extends Error {
 
 /**
  * Makes `socket` free to bind: nothing there is fine; a socket nobody answers on (left by a
- * crashed collector) is removed; a live collector or a non-socket throws {@linkcode SocketPathError}.
+ * crashed collector) is removed; a live collector or a non-socket throws
+ * {@linkcode SocketPathError}.
  *
  * @example
  * ```ts
