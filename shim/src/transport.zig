@@ -84,6 +84,13 @@ pub fn admit(pid: i32) bool {
     return false;
 }
 
+/// Counts an event that could not even be encoded: its seq number is skipped and it is reported
+/// in `dropped` with the next delivered event of this process.
+pub fn countDropped() void {
+    _ = seq.fetchAdd(1, .monotonic);
+    _ = dropped.fetchAdd(1, .monotonic);
+}
+
 /// Closes the event in `w` with seq/dropped and delivers it as one line.
 pub fn send(w: *json.Writer, ids: sys.Ids) void {
     if (ids.pid != state_pid.load(.acquire)) {

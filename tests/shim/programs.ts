@@ -410,3 +410,34 @@ __attribute__((destructor)) static void report(void) {
   if (f) { fprintf(f, "%d\\n", seen); fclose(f); }
 }
 `;
+
+/**
+ * `altstack SIZE`: runs a SIGUSR1 handler on an alternate signal stack of SIZE bytes; the handler
+ * opens /dev/null. Exits 0 when the open succeeded (a stack overflow kills it with SIGSEGV).
+ */
+export const ALTSTACK_SOURCE = `
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static volatile sig_atomic_t opened;
+static void on_usr1(int sig) {
+  (void)sig;
+  int fd = open("/dev/null", O_RDONLY);
+  opened = fd >= 0;
+  if (fd >= 0) close(fd);
+}
+int main(int argc, char **argv) {
+  size_t size = (size_t)atoi(argv[1]);
+  stack_t ss = { .ss_sp = malloc(size), .ss_size = size, .ss_flags = 0 };
+  if (sigaltstack(&ss, NULL) != 0) return 2;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGUSR1, &sa, NULL);
+  raise(SIGUSR1);
+  return opened ? 0 : 1;
+}
+`;

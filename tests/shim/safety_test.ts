@@ -15,6 +15,7 @@ import {
   shimLibrary,
 } from "../support/shim.ts";
 import {
+  ALTSTACK_SOURCE,
   FD_REUSE_SOURCE,
   OTHER_PRELOAD_SOURCE,
   SIGNALS_SOURCE,
@@ -58,6 +59,27 @@ Deno.test("a signal handler that opens files during hooked calls neither deadloc
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an open in a signal handler on a small alternate stack needs at most 1.5 KiB more under the shim", async () => {
+  const program = await compileC(ALTSTACK_SOURCE);
+  // The smallest alternate stack the handler needs without the shim depends on the CPU (the
+  // kernel's signal frame holds the vector registers): find it first.
+  let size = 2048;
+  while (size < 65536) {
+    const plain = await new Deno.Command(program, { args: [String(size)], clearEnv: true })
+      .output();
+    if (plain.code === 0) break;
+    size += 512;
+  }
+  await using collector = await startTestCollector();
+  const result = await runUnderShim([program, String(size + 1536)], {
+    socket: collector.socket,
+    session: "altstack",
+  });
+  assertEquals([result.code, result.signal], [0, null], `alternate stack of ${size + 1536} bytes`);
+  const events = await collector.waitForEvents("altstack", (e) => pathsOf(e).includes("/dev/null"));
+  assertValidShimEvents(events);
 });
 
 Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the program's files", async () => {
