@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONFIG, resolveConfig } from "../../collector/mod.ts";
+import { CONFIG_FLAGS } from "../../collector/config.ts";
 import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { execEvent, send, toLines } from "./helpers.ts";
 import { readJsonLines } from "../support/collector.ts";
@@ -166,4 +167,13 @@ Deno.test("relative paths are made absolute against the working directory", () =
   const config = resolveConfig({ flags: { socket: "run/audit.sock", logDir: "logs" } });
   assert.equal(config.socket, join(Deno.cwd(), "run/audit.sock"));
   assert.equal(config.logDir, join(Deno.cwd(), "logs"));
+});
+
+Deno.test("--help lists every setting's flag with its default and exits 0", async () => {
+  const out = await collect(["--help"]).output();
+  const help = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0);
+  for (const [flag, key] of CONFIG_FLAGS) {
+    assert.match(help, new RegExp(`--${flag} .*\\(default ${DEFAULT_CONFIG[key]}\\)`));
+  }
 });
