@@ -603,13 +603,28 @@ inline fn globHit(g: *const Glob, s: []const u8, h0: u64, h1: u64) bool {
 /// required-segment bits rule out eight globs at a time; survivors go through the 16-byte prefix
 /// and suffix filters, and only then the glob matcher. `segments`: whether any glob in the
 /// range has segment bits (else the path's segment filter is not computed).
-fn scan(t: *const Tables, from: usize, end: usize, target: []const u8, access: u8, segments: bool) ?usize {
-    return scanFiltered(t, from, end, target, access, if (segments) segmentFilter(target) else .{ 0, 0 });
+fn scan(
+    t: *const Tables,
+    from: usize,
+    end: usize,
+    target: []const u8,
+    access: u8,
+    segments: bool,
+) ?usize {
+    const filter = if (segments) segmentFilter(target) else [2]u32{ 0, 0 };
+    return scanFiltered(t, from, end, target, access, filter);
 }
 
 /// `scan` with the target's segment filter already known (a glob without segment bits passes
 /// `(bits & filter) == bits` whatever the filter).
-fn scanFiltered(t: *const Tables, from: usize, end: usize, target: []const u8, access: u8, f: [2]u32) ?usize {
+fn scanFiltered(
+    t: *const Tables,
+    from: usize,
+    end: usize,
+    target: []const u8,
+    access: u8,
+    f: [2]u32,
+) ?usize {
     const h = headWords(target);
     const head: @Vector(8, u32) = @splat(@as(u32, @truncate(h[0])));
     const filter1: @Vector(8, u32) = @splat(f[0]);
@@ -623,7 +638,9 @@ fn scanFiltered(t: *const Tables, from: usize, end: usize, target: []const u8, a
         if (!@reduce(.Or, prefix_ok)) continue;
         const bits1: @Vector(8, u32) = t.segment_bits[i..][0..8].*;
         const bits2: @Vector(8, u32) = t.segment_bits2[i..][0..8].*;
-        const segment_ok = @select(bool, (bits1 & filter1) == bits1, (bits2 & filter2) == bits2, none);
+        const has1 = (bits1 & filter1) == bits1;
+        const has2 = (bits2 & filter2) == bits2;
+        const segment_ok = @select(bool, has1, has2, none);
         const pass: u8 = @bitCast(@select(bool, prefix_ok, segment_ok, none));
         if (pass == 0) continue;
         if (checkChunk(t, i, end, target, h, access, pass)) |k| return k;
@@ -634,7 +651,15 @@ fn scanFiltered(t: *const Tables, from: usize, end: usize, target: []const u8, a
 /// The globs from `i` whose bit is set in `lanes` (they passed the vector filters), in order: the
 /// rest of the filters, then the glob matcher. Kept out of the scan loop so that loop stays a few
 /// vector instructions.
-noinline fn checkChunk(t: *const Tables, i: usize, end: usize, target: []const u8, h: [2]u64, access: u8, lanes: u8) ?usize {
+noinline fn checkChunk(
+    t: *const Tables,
+    i: usize,
+    end: usize,
+    target: []const u8,
+    h: [2]u64,
+    access: u8,
+    lanes: u8,
+) ?usize {
     var rest = lanes;
     while (rest != 0) : (rest &= rest - 1) {
         const k = i + @ctz(rest);
@@ -651,7 +676,10 @@ fn headWords(s: []const u8) [2]u64 {
     var head = [_]u8{0} ** 16;
     const n = @min(s.len, 16);
     @memcpy(head[0..n], s[0..n]);
-    return .{ std.mem.readInt(u64, head[0..8], .little), std.mem.readInt(u64, head[8..16], .little) };
+    return .{
+        std.mem.readInt(u64, head[0..8], .little),
+        std.mem.readInt(u64, head[8..16], .little),
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,7 +865,8 @@ fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
 
 fn matchOpenFiltered(t: *const Tables, target: []const u8, access: u8, filter: [2]u32) ?Match {
     const k = scanFiltered(t, t.open_start, t.open_end, target, access, filter) orelse return null;
-    return .{ .rule = t.rules[t.globs[k].rule].name, .enforced = t.mode == .enforce, .target = target };
+    const name = t.rules[t.globs[k].rule].name;
+    return .{ .rule = name, .enforced = t.mode == .enforce, .target = target };
 }
 
 const PathInfo = struct { len: usize, normal: bool, filter: [2]u32 };
@@ -880,7 +909,13 @@ fn pathInfo(p: [*:0]const u8) PathInfo {
 }
 
 /// One segment `p[start..end]` of pathInfo: its filter bits, and whether it breaks normal form.
-inline fn pathSegment(info: *PathInfo, p: [*:0]const u8, start: usize, end: usize, last: bool) void {
+inline fn pathSegment(
+    info: *PathInfo,
+    p: [*:0]const u8,
+    start: usize,
+    end: usize,
+    last: bool,
+) void {
     if (end > start) {
         const segment = p[start..end];
         const b = segmentBits(segment);
@@ -897,7 +932,12 @@ inline fn pathSegment(info: *PathInfo, p: [*:0]const u8, start: usize, end: usiz
 /// An exec of `path` with `argv`. `search` for the execvp family (a name without `/` is looked
 /// up in PATH as execvp would); `dirfd` for execveat and fexecve (AT_FDCWD otherwise, and an
 /// empty path names the fd itself).
-pub fn checkExec(path: ?[*:0]const u8, dirfd: i32, argv: ?[*:null]const ?[*:0]const u8, search: bool) ?Match {
+pub fn checkExec(
+    path: ?[*:0]const u8,
+    dirfd: i32,
+    argv: ?[*:null]const ?[*:0]const u8,
+    search: bool,
+) ?Match {
     if (!active()) return null;
     if (tables.exec_start == tables.exec_end and !failed()) return null;
     var marker: u8 = 0;
@@ -999,7 +1039,10 @@ pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32) ?Match {
                 ip = std.mem.readInt(u128, bytes[8..24], .big);
             }
             const port = std.mem.readInt(u16, bytes[2..4], .big);
-            const rule: []const u8 = if (failed()) unavailable_rule else matchInet(&tables, ip, port) orelse return null;
+            const rule: []const u8 = if (failed())
+                unavailable_rule
+            else
+                matchInet(&tables, ip, port) orelse return null;
             const sc = acquireScratch(&marker);
             return .{
                 .rule = rule,
@@ -1031,7 +1074,8 @@ pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32) ?Match {
                 releaseScratch(sc);
                 return null;
             };
-            return .{ .rule = rule, .enforced = tables.mode == .enforce, .target = target, .scratch = sc };
+            const enforced = tables.mode == .enforce;
+            return .{ .rule = rule, .enforced = enforced, .target = target, .scratch = sc };
         },
         else => return null,
     }
@@ -1078,7 +1122,13 @@ fn formatInet(ip: u128, port: u16, scratch: ?*Scratch) []const u8 {
 // Deny events
 
 /// The payload fields of a Deny event (`"call":...,"enforced":...`), without braces.
-pub fn writeDenyPayload(w: *json.Writer, call: []const u8, action: Action, m: Match, errno_value: u16) void {
+pub fn writeDenyPayload(
+    w: *json.Writer,
+    call: []const u8,
+    action: Action,
+    m: Match,
+    errno_value: u16,
+) void {
     w.key("call");
     w.string(call);
     w.raw(",\"action\":\"");
@@ -1109,7 +1159,8 @@ fn loadForTest(text: []const u8) !*Tables {
 }
 
 test "glob vectors shared with policy/glob.ts" {
-    const file = std.fs.cwd().openFile("../tests/policy/glob_cases.json", .{}) catch return error.SkipZigTest;
+    const cases_path = "../tests/policy/glob_cases.json";
+    const file = std.fs.cwd().openFile(cases_path, .{}) catch return error.SkipZigTest;
     defer file.close();
     const text = try file.readToEndAlloc(testing.allocator, 1 << 20);
     defer testing.allocator.free(text);
@@ -1120,7 +1171,9 @@ test "glob vectors shared with policy/glob.ts" {
     for (parsed.value) |case| {
         const got = globMatch(case.pattern, case.text, case.flat);
         if (got != case.match) {
-            std.debug.print("glob {s} vs {s} flat={}: got {}, want {}\n", .{ case.pattern, case.text, case.flat, got, case.match });
+            std.debug.print("glob {s} vs {s} flat={}: got {}, want {}\n", .{
+                case.pattern, case.text, case.flat, got, case.match,
+            });
             return error.TestUnexpectedResult;
         }
         // Through every filter of a scan too: a hit must never be filtered out.
@@ -1142,16 +1195,19 @@ test "glob vectors shared with policy/glob.ts" {
 
 test "parses every record kind of the compact form in rule order" {
     const t = try loadForTest("CAIPOLICY 1 enforce 4\n" ++
-        "C 1:n 2 00000000000000000000ffff7f000001/128 fd000000000000000000000000000000/8 2 80-80 8000-8999 0\n" ++
+        "C 1:n 2 00000000000000000000ffff7f000001/128 " ++
+        "fd000000000000000000000000000000/8 2 80-80 8000-8999 0\n" ++
         "O 7:secrets 1 1 21:/run/agent-secrets/**\n" ++
         "X 7:no-sudo 1 7:**/sudo 1 2:-u\n" ++
         "C 6:docker 0 0 1 20:/var/run/docker.sock\n" ++
         "END\n");
     try testing.expectEqual(Mode.enforce, t.mode);
     try testing.expectEqual(@as(usize, 4), t.rule_count);
-    try testing.expectEqualStrings("secrets", matchOpen(t, "/run/agent-secrets/db", access_read).?.rule);
+    const db = matchOpen(t, "/run/agent-secrets/db", access_read).?;
+    try testing.expectEqualStrings("secrets", db.rule);
     try testing.expect(matchOpen(t, "/run/agent-secrets/db", access_write) == null);
-    try testing.expectEqualStrings("secrets", matchOpen(t, "/run/agent-secrets", access_read).?.rule);
+    const dir = matchOpen(t, "/run/agent-secrets", access_read).?;
+    try testing.expectEqualStrings("secrets", dir.rule);
     try testing.expect(matchOpen(t, "/run/agent-secretsx", access_read) == null);
     try testing.expectEqualStrings("n", matchInet(t, (0xffff << 32) | 0x7f000001, 80).?);
     try testing.expect(matchInet(t, (0xffff << 32) | 0x7f000001, 81) == null);
@@ -1208,7 +1264,8 @@ test "rejects malformed compact forms" {
 
 test "normalizes paths lexically" {
     var buf: [256]u8 = undefined;
-    try testing.expectEqualStrings("/home/etc/passwd", normalizeInto(&buf, "/home/ada", "../etc//passwd").?);
+    const up = normalizeInto(&buf, "/home/ada", "../etc//passwd").?;
+    try testing.expectEqualStrings("/home/etc/passwd", up);
     try testing.expectEqualStrings("/x", normalizeInto(&buf, "/", "/x/./y/..//").?);
     try testing.expectEqualStrings("/", normalizeInto(&buf, "/", "/../..").?);
     try testing.expect(isNormal("/usr/lib/x.so"));
@@ -1222,13 +1279,20 @@ test "normalizes paths lexically" {
 
 test "the one-pass path scan agrees with isNormal and segmentFilter" {
     const paths = [_][]const u8{
-        "/",                                                                      "/usr/lib/x.so",
-        "/usr//lib",                                                              "/a/./b",
-        "/a/../b",                                                                "/a/",
-        "rel/x",                                                                  "/.hidden/..x",
-        "/a/b/.",                                                                 "//",
-        "/tmp/containai-bench-policy-8c1f0a2b3c4d5e6f/missing-dir/project/t.txt", "/0123456789abcde/",
-        "/0123456789abcdef/0123456789abcdef/x",                                   "",
+        "/",
+        "/usr/lib/x.so",
+        "/usr//lib",
+        "/a/./b",
+        "/a/../b",
+        "/a/",
+        "rel/x",
+        "/.hidden/..x",
+        "/a/b/.",
+        "//",
+        "/tmp/containai-bench-policy-8c1f0a2b3c4d5e6f/missing-dir/project/t.txt",
+        "/0123456789abcde/",
+        "/0123456789abcdef/0123456789abcdef/x",
+        "",
     };
     // Every alignment: the scan reads whole 16-byte blocks around the path.
     var buf: [128]u8 align(16) = undefined;
@@ -1255,9 +1319,11 @@ test "derives access kinds from open flags" {
 test "formats a Deny payload" {
     var buf: [512]u8 = undefined;
     var w = json.Writer.init(&buf);
-    writeDenyPayload(&w, "openat", .Open, .{ .rule = "secrets", .enforced = true, .target = "/run/s" }, EACCES);
+    const m: Match = .{ .rule = "secrets", .enforced = true, .target = "/run/s" };
+    writeDenyPayload(&w, "openat", .Open, m, EACCES);
     try testing.expectEqualStrings(
-        "\"call\":\"openat\",\"action\":\"Open\",\"target\":\"/run/s\",\"rule\":\"secrets\",\"errno\":13,\"enforced\":true",
+        "\"call\":\"openat\",\"action\":\"Open\",\"target\":\"/run/s\"," ++
+            "\"rule\":\"secrets\",\"errno\":13,\"enforced\":true",
         w.written(),
     );
 }
@@ -1289,7 +1355,8 @@ test "an open of a relative path is matched as the absolute path it names" {
 
 test "a connect is matched by address and port and reported as address:port" {
     try installForTest("CAIPOLICY 1 observe 2\n" ++
-        "C 4:loop 2 00000000000000000000ffff7f000000/104 00000000000000000000000000000001/128 1 80-80 0\n" ++
+        "C 4:loop 2 00000000000000000000ffff7f000000/104 " ++
+        "00000000000000000000000000000001/128 1 80-80 0\n" ++
         "C 5:abstr 0 0 1 5:@zz-*\n" ++
         "END\n");
     defer state.store(.off, .release);
@@ -1301,7 +1368,12 @@ test "a connect is matched by address and port and reported as address:port" {
     try testing.expectEqualStrings("127.0.0.9:80", m.target);
     const other_port = sockaddrIn(.{ 127, 0, 0, 9 }, 81);
     try testing.expect(checkConnect(&other_port, @sizeOf(@TypeOf(other_port))) == null);
-    var v6: linux.sockaddr.in6 = .{ .port = std.mem.nativeToBig(u16, 80), .flowinfo = 0, .addr = [_]u8{0} ** 15 ++ [_]u8{1}, .scope_id = 0 };
+    var v6: linux.sockaddr.in6 = .{
+        .port = std.mem.nativeToBig(u16, 80),
+        .flowinfo = 0,
+        .addr = [_]u8{0} ** 15 ++ [_]u8{1},
+        .scope_id = 0,
+    };
     const m6 = checkConnect(&v6, @sizeOf(@TypeOf(v6))).?;
     defer release(m6);
     try testing.expectEqualStrings("[::1]:80", m6.target);

@@ -95,7 +95,13 @@ Deno.test("observe: the connection is made and a Deny event is sent beside the C
     );
     assert.equal(result.stdout, "ok", result.stderr);
     assert.equal(server.accepted(), 1);
-    const events = await fx.waitForDenies("connect-observe");
+    // The Deny is sent before the call, the Connect after it: wait for both.
+    const events = await fx.collector.waitForEvents(
+      "connect-observe",
+      (events) =>
+        denies(events).length >= 1 &&
+        payloadsWhere(events, "Connect", "port", server.port).length >= 1,
+    );
     assert.equal(denies(events)[0].enforced, false);
     assert.equal(payloadsWhere(events, "Connect", "port", server.port).length, 1);
   } finally {

@@ -47,7 +47,12 @@ Deno.test("observe: cat of a denied file succeeds and both Deny and Open are sen
   const result = await fx.run(["cat", secret], { session: "open-observe" });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, "s3cr3t\n");
-  const events = await fx.waitForDenies("open-observe");
+  // The Deny is sent before the call, the Open after it: wait for both.
+  const events = await fx.collector.waitForEvents(
+    "open-observe",
+    (events) =>
+      denies(events).length >= 1 && payloadsWhere(events, "Open", "path", secret).length >= 1,
+  );
   const [deny] = denies(events);
   assert.equal(deny.enforced, false);
   assert.equal(deny.errno, 0);
