@@ -29,6 +29,12 @@ pub fn credentialsChanged() void {
     _ = cred_generation.fetchAdd(1, .acq_rel);
 }
 
+/// Called in a fork child: its only thread's tid equals the new pid.
+pub fn adoptForkedThread(pid: i32) void {
+    tid_value = pid;
+    tid_pid = pid;
+}
+
 fn tid(pid: i32) i32 {
     if (tid_pid == pid and tid_value != 0) return tid_value;
     const t = linux.gettid();

@@ -28,5 +28,5 @@ pub fn emit(event_type: event.EventType, payload: anytype) void {
     event.begin(&w, event_type, ids);
     payload.write(&w);
     event.endPayload(&w);
-    transport.send(&w, ids);
+    if (event_type == .Exec) transport.sendBeforeExec(&w, ids) else transport.send(&w, ids);
 }

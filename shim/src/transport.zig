@@ -22,6 +22,7 @@ const sys = @import("sys.zig");
 const json = @import("json.zig");
 const event = @import("event.zig");
 const config = @import("config.zig");
+const id_cache = @import("ids.zig");
 
 const fd_floor: usize = 900;
 const F_DUPFD_CLOEXEC: i32 = 1030;
@@ -70,7 +71,10 @@ pub fn resetAfterFork() void {
     lock_waiters.store(0, .release);
     stuck_owner.store(0, .release);
     lock_word.store(0, .release);
-    state_pid.store(sys.getpid(), .release);
+    const pid = sys.getpid();
+    // The forking thread is the child's only thread, and its tid is the child's pid.
+    id_cache.adoptForkedThread(pid);
+    state_pid.store(pid, .release);
 }
 
 /// Cheap check before encoding: while the collector is unreachable and no reconnect is due, the
@@ -82,6 +86,24 @@ pub fn admit(pid: i32) bool {
     _ = seq.fetchAdd(1, .monotonic);
     _ = dropped.fetchAdd(1, .monotonic);
     return false;
+}
+
+/// Sends an Exec event. A process that has no connection yet sends it on a one-shot connection:
+/// it is about to be replaced by the exec, so placing a socket above fd 900 and recording its
+/// identity would be wasted system calls (this is the common case: a shell's forked child).
+pub fn sendBeforeExec(w: *json.Writer, process: sys.Ids) void {
+    if (process.pid != state_pid.load(.acquire) or connected.load(.acquire)) {
+        send(w, process);
+        return;
+    }
+    const n = seq.fetchAdd(1, .monotonic);
+    const owed = dropped.swap(0, .acq_rel);
+    event.close(w, n, owed);
+    if (w.overflow or !sendOneShot(w.written())) {
+        _ = dropped.fetchAdd(owed + 1, .monotonic);
+        const pause = @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms;
+        retry_at.store(sys.monotonicNs() + pause, .monotonic);
+    }
 }
 
 /// Counts an event that could not even be encoded: its seq number is skipped and it is reported
