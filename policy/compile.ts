@@ -87,7 +87,13 @@ export async function writeCompactPolicy(
   options: WriteCompactOptions = {},
 ): Promise<string> {
   const text = compilePolicy(policy);
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "containai-policy-" });
+  let dir = options.dir;
+  if (dir === undefined) {
+    dir = await Deno.makeTempDir({ prefix: "containai-policy-" });
+    // Readable by every user: a process that drops privileges must still read the policy,
+    // or its shim fails closed and refuses every call.
+    await Deno.chmod(dir, 0o755);
+  }
   const path = `${dir}/policy.compact`;
   await Deno.writeTextFile(path, text, { mode: 0o444, createNew: true });
   return path;

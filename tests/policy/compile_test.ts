@@ -55,11 +55,14 @@ Deno.test("a policy larger than the shim's tables is refused with the limit name
   assert.throws(() => compilePolicy(policy), /4097 globs; the shim holds at most 4096/);
 });
 
-Deno.test("the compact file is written read-only in a fresh directory", async () => {
+Deno.test("the compact file is written read-only, readable by every user, in a fresh directory", async () => {
   const path = await writeCompactPolicy({ mode: "enforce", rules: [] });
   try {
     assert.equal(await Deno.readTextFile(path), "CAIPOLICY 1 enforce 0\nEND\n");
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
+    // A process that drops privileges must still be able to read it.
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o755);
   } finally {
     await Deno.remove(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   }
