@@ -7,6 +7,7 @@
  * @module
  */
 import { type Contender, runAlternating } from "./alternate.ts";
+import { cpuUsage } from "node:process";
 import { sleep } from "./command.ts";
 import {
   COLLECTOR_TARGET,
@@ -32,6 +33,8 @@ export interface IngestSample {
   rssBytes: number;
   /** CPU seconds the server used during the run (all its threads and processes). */
   cpuSeconds: number;
+  /** CPU seconds this process (the clients and the line counting) used during the run. */
+  clientCpuSeconds: number;
 }
 
 /** Options of {@linkcode runIngest}. */
@@ -117,6 +120,7 @@ async function measureIngest(
       workload.buffers.map(() => Deno.connect({ transport: "unix", path: paths.socket })),
     );
     await rss.start();
+    const clientCpu = cpuUsage();
     const start = performance.now();
     let sendError: Error | undefined;
     const sending = Promise.all(conns.map((conn, i) => send(conn, workload.buffers[i])))
@@ -146,6 +150,7 @@ async function measureIngest(
       }
     }
     const seconds = (performance.now() - start) / 1000;
+    const clientUsed = cpuUsage(clientCpu);
     await rss.sample();
     await sending;
     const status = await stopServer(server);
@@ -156,7 +161,12 @@ async function measureIngest(
     if (!status.success && status.signal !== "SIGTERM" && status.code !== 128 + 15) {
       throw new Error(`exited with ${status.code} when stopped:\n${server.output().trim()}`);
     }
-    return { seconds, rssBytes: rss.peakBytes, cpuSeconds: rss.cpuSeconds };
+    return {
+      seconds,
+      rssBytes: rss.peakBytes,
+      cpuSeconds: rss.cpuSeconds,
+      clientCpuSeconds: (clientUsed.user + clientUsed.system) / 1e6,
+    };
   } finally {
     await stopServer(server, { signal: "SIGKILL", graceMs: 5000 });
     await Deno.remove(workDir, { recursive: true });
@@ -202,6 +212,7 @@ function summarize(
         ? formatNumber(median(runs.map((s) => (s.cpuSeconds / workload.events) * 1e6)))
         : "n/a",
       formatNumber(Math.max(...runs.map((s) => s.rssBytes)) / MIB),
+      formatNumber(median(runs.map((s) => s.clientCpuSeconds / s.seconds))),
       ratio(SYSLOG_NG_TARGET),
       ratio(SOCAT_TARGET),
     ];
@@ -237,7 +248,8 @@ function summarize(
       "server's processes (for the collector the served process, not its launcher), the " +
       "largest of the rounds. Both are read from /proc every 100 ms, so socat's short-lived " +
       "per-connection children are undercounted (its RSS) or not measurable (its CPU, n/a). " +
-      "The benchmark's own clients and line counting share the same 2 cores; socat's rate " +
+      "The benchmark's own clients and line counting share the same 2 cores (\"clients' cores " +
+      "busy\": this process's CPU time during the run divided by its duration); socat's rate " +
       "shows how much they can deliver.",
       "syslog-ng (bench/syslog-ng.conf): unix-stream source (no-parse, 64 connections, " +
       "log-iw-size 64000), json-parser, a filter applying protocol v1's session-id pattern, " +
@@ -255,6 +267,7 @@ function summarize(
       "server cores busy",
       "server CPU µs/event",
       "peak RSS (MiB)",
+      "clients' cores busy",
       "vs syslog-ng",
       "vs socat",
     ],
