@@ -3,6 +3,9 @@
  * call is refused and reported with the rule "(policy unavailable)".
  */
 import assert from "node:assert/strict";
+import { writeCompactPolicy } from "../../policy/mod.ts";
+import { startTestCollector } from "../support/collector.ts";
+import { runUnderShim } from "../support/shim.ts";
 import { denies, policyFixture } from "./fixture.ts";
 
 Deno.test("a damaged compact policy makes the shim refuse every checked call", async () => {
@@ -42,4 +45,31 @@ Deno.test("an empty CONTAINAI_POLICY means no policy, not a broken one", async (
     env: { CONTAINAI_POLICY: "" },
   });
   assert.equal(result.code, 0, result.stderr);
+});
+
+Deno.test({
+  name: "a process that drops privileges still reads the policy instead of failing closed",
+  // Changing user needs root (CI and the container run as root).
+  ignore: Deno.uid() !== 0,
+}, async () => {
+  await using collector = await startTestCollector();
+  const compact = await writeCompactPolicy({
+    mode: "enforce",
+    rules: [{ name: "elsewhere", action: "Open", paths: ["/nonexistent-protected/**"] }],
+  });
+  try {
+    // setpriv (root, under the shim) becomes nobody and execs cat, whose shim loads the policy.
+    const result = await runUnderShim(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat", "/etc/hostname"],
+      {
+        socket: collector.socket,
+        session: "dropped-privileges",
+        env: { CONTAINAI_POLICY: compact },
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, await Deno.readTextFile("/etc/hostname"));
+  } finally {
+    await Deno.remove(compact.slice(0, compact.lastIndexOf("/")), { recursive: true });
+  }
 });
