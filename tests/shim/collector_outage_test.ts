@@ -41,6 +41,19 @@ function pidOf(event: StoredLine): number {
   return (event.process as { pid: number }).pid;
 }
 
+async function waitForPath(path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${path} did not appear in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 async function touchAfter(file: string, ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   await Deno.writeTextFile(file, "");
@@ -103,15 +116,17 @@ Deno.test("with a stalled collector at most one send waits the timeout, the rest
     Deno.kill(collector.pid, "SIGSTOP");
     let out: Deno.CommandOutput;
     try {
+      const done = join(dir, "loop-done");
       const child = spawnTraced(trace, ["-e", "trace=sendto"], [
         program,
         "/etc/hostname",
         "3000",
         go,
         "/etc/passwd",
+        done,
       ], env);
-      // The loop runs while the collector is stopped; the final open comes after it resumes.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The whole loop runs while the collector is stopped; the final open comes after it resumes.
+      await waitForPath(done, 60_000);
       Deno.kill(collector.pid, "SIGCONT");
       await touchAfter(go, 500);
       out = await child.output();

@@ -364,16 +364,18 @@ int main(int argc, char **argv) {
 `;
 
 /**
- * `opens PATH N [GO_FILE FINAL]`: opens PATH N times; then, if given, waits until GO_FILE
- * exists and opens FINAL once.
+ * `opens PATH N [GO_FILE FINAL [DONE_DIR]]`: opens PATH N times; then creates DONE_DIR (mkdir is
+ * not hooked, so it adds no event) and, if given, waits until GO_FILE exists and opens FINAL once.
  */
 export const OPENS_SOURCE = `
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
   int n = atoi(argv[2]);
   for (int i = 0; i < n; i++) { int fd = open(argv[1], O_RDONLY); if (fd >= 0) close(fd); }
+  if (argc > 5) mkdir(argv[5], 0700);
   if (argc > 4) {
     while (access(argv[3], F_OK) != 0) usleep(10000);
     int fd = open(argv[4], O_RDONLY);
