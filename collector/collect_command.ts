@@ -51,7 +51,8 @@ function helpText(): string {
     option("-h, --help", "this help"),
     "",
     "Exit codes: 0 clean shutdown, 1 events left unwritten or cannot bind, 2 bad flags or config,",
-    "3 another collector answers on the socket, 4 the socket path is not a socket.",
+    "3 another collector answers on the socket, 4 the socket path is not a socket,",
+    "5 another collector writes to the log directory.",
   ].join("\n");
 }
 

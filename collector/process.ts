@@ -103,8 +103,8 @@ export async function startCollectorProcess(
     if (exited !== undefined) {
       throw new Error(
         `the collector exited with code ${exited} before serving ${config.socket} ` +
-          "(3 = another collector answers there, 4 = not a socket); its stderr: " +
-          (stderrTail || "(see above)"),
+          "(3 = another collector answers there, 4 = not a socket, 5 = log dir in use); " +
+          `its stderr: ${stderrTail || "(see above)"}`,
       );
     }
     if (Date.now() > deadline) {

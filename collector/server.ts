@@ -6,12 +6,14 @@
  */
 import { Collector, type Logger, stderrLogger } from "./collector.ts";
 import type { CollectorConfig } from "./config.ts";
+import { LOCK_FILE, lockLogDir } from "./log_dir_lock.ts";
 import { claimSocketPath, SocketPathError } from "./socket_path.ts";
 
 /**
  * Serves `config.socket` until SIGTERM or SIGINT and returns the exit code: 0 after a clean
  * shutdown, 1 when events could not be written in time, 3 when another collector answers on
- * the socket, 4 when the socket path is not a socket.
+ * the socket, 4 when the socket path is not a socket, 5 when another collector writes to the
+ * log directory.
  *
  * @example
  * ```ts
@@ -52,17 +54,41 @@ async function serveUntilStopped(
   onCreated: (collector: Collector) => void,
 ): Promise<number> {
   await Deno.mkdir(config.logDir, { recursive: true });
-  let listener: Deno.UnixListener;
+  // The socket first: a collector already serving it is the common case and gets exit code 3.
   try {
     const claim = await claimSocketPath(config.socket);
     if (claim === "stale-removed") log("removed a stale socket", { socket: config.socket });
+  } catch (error) {
+    if (!(error instanceof SocketPathError)) throw error;
+    log(`refusing to start: ${error.message}`, { exitCode: error.exitCode });
+    return error.exitCode;
+  }
+  const lock = await lockLogDir(config.logDir);
+  if (lock === undefined) {
+    log(
+      `refusing to start: another collector writes to ${config.logDir} (it holds ` +
+        `${LOCK_FILE}); stop it or choose another --log-dir`,
+      { exitCode: 5 },
+    );
+    return 5;
+  }
+  try {
+    return await serveWithLock(config, log, onCreated);
+  } finally {
+    lock.close();
+  }
+}
+
+async function serveWithLock(
+  config: CollectorConfig,
+  log: Logger,
+  onCreated: (collector: Collector) => void,
+): Promise<number> {
+  let listener: Deno.UnixListener;
+  try {
     listener = Deno.listen({ transport: "unix", path: config.socket });
     await Deno.chmod(config.socket, parseInt(config.socketMode, 8));
   } catch (error) {
-    if (error instanceof SocketPathError) {
-      log(`refusing to start: ${error.message}`, { exitCode: error.exitCode });
-      return error.exitCode;
-    }
     log(`cannot bind ${config.socket}: ${(error as Error).message}`, { exitCode: 1 });
     return 1;
   }

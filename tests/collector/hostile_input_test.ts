@@ -63,7 +63,7 @@ for (const bad of BAD_LINES) {
     assert.equal(record.source, "Collector");
     assert.equal(record.bytes, line.length);
     assert.equal(typeof record.sample, "string");
-    assert.deepEqual(await listDir(collector.logDir), ["rejected.jsonl"]);
+    assert.deepEqual(await listDir(collector.logDir), [".collector.lock", "rejected.jsonl"]);
   });
 }
 
@@ -77,7 +77,7 @@ Deno.test("session ids that fail the protocol pattern never create or touch a fi
   const records = await waitForRejects(collector, BAD_SESSION_IDS.length);
   assert.deepEqual(records.map((r) => r.reason), BAD_SESSION_IDS.map(() => "bad_session_id"));
   assert.deepEqual(records.map((r) => r.path), BAD_SESSION_IDS.map(() => "metadata.session_id"));
-  assert.deepEqual(await listDir(collector.logDir), ["rejected.jsonl"]);
+  assert.deepEqual(await listDir(collector.logDir), [".collector.lock", "rejected.jsonl"]);
   const parent = join(collector.logDir, "..");
   assert.deepEqual(await listDir(parent), ["audit.sock", "logs"]);
 });

@@ -135,6 +135,22 @@ Deno.test("a second collector on the same socket refuses with exit code 3 and le
   await first.waitForEvents("still-first", (e) => e.length === 1);
 });
 
+Deno.test("a second collector on another socket but the same log dir refuses with exit code 5", async () => {
+  await using first = await startTestCollector();
+  let stderr = "";
+  await assert.rejects(
+    startCollectorProcess({
+      socket: join(first.logDir, "..", "other.sock"),
+      logDir: first.logDir,
+      onStderr: (text) => (stderr += text),
+    }),
+    /exited with code 5/,
+  );
+  assert.match(stderr, /another collector writes to/);
+  await send(first.socket, toLines([execEvent("one-writer", 0)]));
+  await first.waitForEvents("one-writer", (e) => e.length === 1);
+});
+
 Deno.test("a socket path that is not a socket is refused with exit code 4 and left untouched", async () => {
   await withTempDir(async (dir) => {
     const socket = join(dir, "audit.sock");

@@ -92,7 +92,7 @@ Deno.test("10,000 distinct sessions in one run each get their file while at most
   assert.equal(await collector.stop(), 0);
 
   const names = await listDir(collector.logDir);
-  assert.equal(names.length, 10_000);
+  assert.equal(names.filter((name) => name.startsWith("session-")).length, 10_000);
   for (const session of ["many-0", "many-4999", "many-9999"]) {
     assert.deepEqual(seqs(await collector.readSession(session)), [0]);
   }
