@@ -75,9 +75,22 @@ fn findByName(env: [*:null]const ?[*:0]const u8, name: []const u8) ?usize {
     return null;
 }
 
+/// Whether `entry` sets CONTAINAI_POLICY to something other than saved entry `s`. The policy in
+/// force is sticky (docs/policy.md): a program may not hand its children a weaker one, or none.
+fn replacesPolicy(entry: [*:0]const u8, s: usize) bool {
+    const cfg = &config.current;
+    const name = "CONTAINAI_POLICY";
+    const saved = std.mem.span(cfg.saved[s]);
+    if (cfg.saved_name_len[s] != name.len or !std.mem.startsWith(u8, saved, name)) return false;
+    // An empty value is no policy: nothing to keep in force.
+    if (saved.len == name.len + 1) return false;
+    return !std.mem.eql(u8, std.mem.span(entry), saved);
+}
+
 /// `envp` itself when it still carries the shim's variables, else a copy in `out` with them put
 /// back: LD_PRELOAD (the value the shim was loaded with, or this library prepended to a different
-/// one) and every CONTAINAI_* variable the program did not set itself.
+/// one) and every CONTAINAI_* variable the program did not set itself; CONTAINAI_POLICY is put
+/// back even when the program set another value.
 pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
     const cfg = &config.current;
     if (cfg.saved_count == 0) return envp;
@@ -104,7 +117,7 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
             } else {
                 preload_ok = false;
             }
-        } else if (at == null) {
+        } else if (at == null or replacesPolicy(env[at.?].?, s)) {
             missing += 1;
         }
     }
@@ -142,9 +155,12 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
     s = 0;
     while (s < cfg.saved_count and n < out.ptrs.len) : (s += 1) {
         if (cfg.preload_index != null and s == cfg.preload_index.?) continue;
-        if (findByName(env, cfg.saved[s][0..cfg.saved_name_len[s]]) == null) {
+        const at = findByName(env, cfg.saved[s][0..cfg.saved_name_len[s]]);
+        if (at == null) {
             out.ptrs[n] = cfg.saved[s];
             n += 1;
+        } else if (replacesPolicy(env[at.?].?, s)) {
+            out.ptrs[at.?] = cfg.saved[s];
         }
     }
     out.ptrs[n] = null;
@@ -192,4 +208,22 @@ test "prepends the shim to a different LD_PRELOAD" {
         "LD_PRELOAD=/s/libauditshim.so:/other.so",
         std.mem.span(env[0].?),
     );
+}
+
+test "keeps the policy in force when a program sets CONTAINAI_POLICY to another value" {
+    const saved_env = [_:null]?[*:0]const u8{
+        "LD_PRELOAD=/s/libauditshim.so",
+        "CONTAINAI_POLICY=/p/policy.compact",
+    };
+    config.load(&config.current, &saved_env, "/s/libauditshim.so");
+    var out: Rebuilt = .{};
+    const child = [_:null]?[*:0]const u8{
+        "LD_PRELOAD=/s/libauditshim.so",
+        "CONTAINAI_POLICY=",
+        "PATH=/bin",
+    };
+    const env = withAuditEnv(&child, &out).?;
+    try std.testing.expectEqualStrings("CONTAINAI_POLICY=/p/policy.compact", std.mem.span(env[1].?));
+    try std.testing.expectEqualStrings("PATH=/bin", std.mem.span(env[2].?));
+    try std.testing.expect(env[3] == null);
 }

@@ -139,3 +139,19 @@ Deno.test("a program that clears its environment still runs under the policy", a
   assert.match(result.stderr, /Permission denied/);
   await fx.waitForDenies("open-env-i");
 });
+
+Deno.test("a program cannot hand its children a weaker policy through CONTAINAI_POLICY", async () => {
+  await using fx = await policyFixture((dir) => ({
+    mode: "enforce",
+    rules: [{ name: "secrets", action: "Open", paths: [`${dir}/agent-secrets/**`] }],
+  }));
+  const secret = await writeSecret(fx.dir);
+  await Deno.writeTextFile(`${fx.dir}/empty.compact`, "CAIPOLICY 1 observe 0\nEND\n");
+  const script = `CONTAINAI_POLICY= cat "$1"; echo "unset=$?"; ` +
+    `CONTAINAI_POLICY="$2" cat "$1"; echo "replaced=$?"`;
+  const result = await fx.run(["bash", "-c", script, "bash", secret, `${fx.dir}/empty.compact`], {
+    session: "open-sticky",
+  });
+  assert.equal(result.stdout, "unset=1\nreplaced=1\n", result.stderr);
+  assert.equal(denies(await fx.waitForDenies("open-sticky", 2)).length, 2);
+});
