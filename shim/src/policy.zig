@@ -174,10 +174,15 @@ fn envValue(comptime name: []const u8) ?[*:0]const u8 {
 }
 
 fn readFile(path: [*:0]const u8) ?usize {
-    const rc = linux.openat(linux.AT.FDCWD, path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0);
+    // O_NONBLOCK and a regular-file check: a FIFO or device put in its place must not hang or
+    // feed the start-up of every program; it fails closed like any other unreadable policy.
+    const flags: linux.O = .{ .ACCMODE = .RDONLY, .CLOEXEC = true, .NONBLOCK = true };
+    const rc = linux.openat(linux.AT.FDCWD, path, flags, 0);
     if (errnoOf(rc) != 0) return null;
     const fd: i32 = @intCast(rc);
     defer _ = linux.close(fd);
+    var st: linux.Stat = undefined;
+    if (errnoOf(linux.fstat(fd, &st)) != 0 or st.mode & linux.S.IFMT != linux.S.IFREG) return null;
     var len: usize = 0;
     while (true) {
         if (len == file_buf.len) return null; // larger than the compiler allows: not ours

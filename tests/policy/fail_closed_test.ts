@@ -38,6 +38,19 @@ Deno.test("a compact policy that no longer exists fails closed as well", async (
   await fx.waitForDenies("fail-closed-missing");
 });
 
+Deno.test("a FIFO in place of the compact policy fails closed instead of hanging", async () => {
+  await using fx = await policyFixture(() => ({ mode: "observe", rules: [] }));
+  const fifo = `${fx.dir}/fifo.compact`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert(made.success);
+  const result = await fx.run(["cat", "/etc/hostname"], {
+    session: "fail-closed-fifo",
+    env: { CONTAINAI_POLICY: fifo },
+  });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /Permission denied/);
+});
+
 Deno.test("an empty CONTAINAI_POLICY means no policy, not a broken one", async () => {
   await using fx = await policyFixture(() => ({ mode: "enforce", rules: [] }));
   const result = await fx.run(["cat", "/etc/hostname"], {
