@@ -246,6 +246,51 @@ Deno.test({
         assert.equal(run.code, 3, run.stderr);
       });
 
+      await t.step(
+        "the example policy, enforced in the agent container, denies reading /run/agent-secrets",
+        async () => {
+          const secrets = await Deno.makeTempDir({ prefix: "containai-agent-secrets-" });
+          try {
+            await Deno.writeTextFile(join(secrets, "token"), "s3cr3t\n");
+            await Deno.chmod(secrets, 0o755);
+            await Deno.chmod(join(secrets, "token"), 0o644);
+            const catSecret = async (runner: string) =>
+              await podmanCompose([
+                "run",
+                "-T",
+                "--rm",
+                "--volume",
+                `${secrets}:/run/agent-secrets:ro`,
+                "--entrypoint",
+                `containai-run ${runner} --`,
+                "agent",
+                "cat",
+                "/run/agent-secrets/token",
+              ], { project, env, allowFailure: true });
+            const open = await catSecret("--session policy-off");
+            assert.equal(open.code, 0, open.stderr);
+            assert.equal(open.stdout.trim(), "s3cr3t");
+            const policy = "/opt/containai/app/examples/policy.jsonc";
+            const denied = await catSecret(`--session policy-on --policy ${policy}`);
+            assert.notEqual(denied.code, 0);
+            assert.ok(!denied.stdout.includes("s3cr3t"), denied.stdout);
+            const events = await waitFor("the shim's Deny event", async () => {
+              const path = join(logDir, "session-policy-on.jsonl");
+              const events = await readEvents(path).catch(() => []);
+              return events.some((e) => e.event_type === "Deny") ? events : undefined;
+            });
+            const deny = events.find((e) => e.event_type === "Deny");
+            assert.equal(deny?.source, "Shim");
+            assert.equal(deny?.payload.action, "Open");
+            assert.equal(deny?.payload.target, "/run/agent-secrets/token");
+            assert.equal(deny?.payload.rule, "agent-secrets");
+            assert.equal(deny?.payload.enforced, true);
+          } finally {
+            await Deno.remove(secrets, { recursive: true });
+          }
+        },
+      );
+
       await t.step("stopping the collector container drains it and exits 0", async () => {
         await podmanCompose(["stop", "--timeout", "20", "collector"], { project, env });
         const { stdout } = await podman(["inspect", "--format", "{{.State.ExitCode}}", collector]);
