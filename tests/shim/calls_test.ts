@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   compileC,
   eventsOf,
@@ -64,6 +65,7 @@ async function callsEvents(): Promise<{ events: StoredLine[]; dir: string }> {
     (events) => eventsOf(events, "Exec", "posix_spawnp").length >= 2,
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   return { events, dir };
 }
 
@@ -76,6 +78,7 @@ Deno.test("every hooked call returns the same result and errno as without the sh
     assertEquals(shimmed.stdout, plain.stdout);
     const events = await collector.waitForEvents("errno", (e) => e.length >= 35);
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
   } finally {
     await Deno.remove(plain.dir, { recursive: true });
     await Deno.remove(shimmed.dir, { recursive: true });
@@ -189,6 +192,7 @@ Deno.test("_FORTIFY_SOURCE open entry points are reported", async () => {
       (events) => calls.every((call) => eventsOf(events, "Open", call).length === 1),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     for (const call of calls) {
       assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
     }

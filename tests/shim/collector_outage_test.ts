@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   compileC,
   payloadOf,
@@ -95,6 +96,7 @@ Deno.test("with no collector, reconnects are rate-limited and drops are counted 
       (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
     const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
     // The first event delivered after the collector came up reports what was lost before.
@@ -146,6 +148,7 @@ Deno.test("with a stalled collector at most one send waits the timeout, the rest
       (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
     assert((final.dropped as number) > 0, "drops are reported on the next delivered event");
     // strace runs under the shim too, and its child's execve of the program has the program's

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { readJsonLines } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   compileC,
   eventsOf,
@@ -41,6 +42,7 @@ Deno.test("32 threads x 2000 opens arrive as exactly 64,000 whole, valid events"
     );
     assertEquals(await readJsonLines(join(collector.logDir, "rejected.jsonl")), []);
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const opens = eventsOf(events, "Open").filter((e) => payloadOf(e).path === file);
     assertEquals(opens.length, 64_000);
     const tids = new Set(opens.map((e) => (e.process as { tid: number }).tid));
@@ -70,6 +72,7 @@ Deno.test("200 forked children each report with their own pid, seq from 0 and ow
       30_000,
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const children = eventsOf(events, "Open").filter((e) =>
       String(payloadOf(e).path).includes("/child-")
     );
@@ -105,6 +108,7 @@ Deno.test("a vfork child reports its exec without disturbing the parent's state"
       (events) => events.some((e) => String(payloadOf(e).path).endsWith("/after")),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const before = events.find((e) => String(payloadOf(e).path).endsWith("/before"))!;
     const after = events.find((e) => String(payloadOf(e).path).endsWith("/after"))!;
     const exec = eventsOf(events, "Exec", "execve").find((e) =>

@@ -5,7 +5,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector } from "../support/collector.ts";
-import { assertValidShimEvents, eventsOf, payloadOf, runUnderShim } from "../support/shim.ts";
+import {
+  assertNothingRejected,
+  assertValidShimEvents,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+} from "../support/shim.ts";
 import { findZig } from "../../toolchain/mod.ts";
 
 Deno.test("an exec larger than the event size limit is cut, marked truncated and still valid", async () => {
@@ -22,6 +28,7 @@ Deno.test("an exec larger than the event size limit is cut, marked truncated and
     (e) => eventsOf(e, "Exec").some((x) => payloadOf(x).path === "/bin/true"),
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const exec = eventsOf(events, "Exec").find((x) => payloadOf(x).path === "/bin/true")!;
   const payload = payloadOf(exec);
   assertEquals(payload.truncated, true);
@@ -48,6 +55,7 @@ Deno.test("a path that is not valid UTF-8 is reported with U+FFFD in a valid eve
       (e) => eventsOf(e, "Open").some((x) => String(payloadOf(x).path).startsWith(dir)),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const open = eventsOf(events, "Open").find((x) => String(payloadOf(x).path).startsWith(dir))!;
     assertEquals(payloadOf(open).path, `${dir}/a\ufffdb`);
   } finally {
@@ -72,6 +80,7 @@ Deno.test("values of secret-looking variables are redacted, other values kept", 
   assertEquals(result.code, 0, result.stderr);
   const events = await collector.waitForEvents("redact", (e) => eventsOf(e, "Exec").length >= 1);
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const env = payloadOf(eventsOf(events, "Exec")[0]).env as string[];
   for (const name of ["GITHUB_TOKEN", "my_Api_Key", "DB_PASSWORD", "HTTP_AUTHORIZATION"]) {
     assert(env.includes(`${name}=[REDACTED]`), name);

@@ -6,6 +6,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   compileC,
   eventsOf,
@@ -50,6 +51,7 @@ for (const entry of ENTRY_POINTS) {
         (events) => eventsOf(events, "Exec", entry.call).length >= 1,
       );
       assertValidShimEvents(events);
+      await assertNothingRejected(collector.logDir);
       const execs = eventsOf(events, "Exec", entry.call);
       assertEquals(execs.length, 1, JSON.stringify(execs));
       const payload = payloadOf(execs[0]);
@@ -91,6 +93,7 @@ for (const call of FAILING) {
       (events) => eventsOf(events, "Exec", call).length >= 2,
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const execs = eventsOf(events, "Exec", call).map(payloadOf);
     assertEquals(execs.length, 2);
     assertEquals(execs[0].errno, undefined);

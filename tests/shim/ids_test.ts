@@ -5,7 +5,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector } from "../support/collector.ts";
-import { assertValidShimEvents, eventsOf, payloadOf, runUnderShim } from "../support/shim.ts";
+import {
+  assertNothingRejected,
+  assertValidShimEvents,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+} from "../support/shim.ts";
 
 Deno.test("events after setresgid/setresuid carry the new gid and uid", {
   ignore: Deno.uid() !== 0,
@@ -32,6 +38,7 @@ Deno.test("events after setresgid/setresuid carry the new gid and uid", {
       (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "as-nobody")),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const processOf = (name: string) =>
       eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, name))!.process as {
         uid: number;
@@ -70,6 +77,7 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
       (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === marker),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const parent = eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, "parent"))!
       .process as { pid: number };
     const orphan = eventsOf(events, "Open").find((x) => payloadOf(x).path === marker)!

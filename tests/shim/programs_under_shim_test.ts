@@ -5,7 +5,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import { assertValidShimEvents, eventsOf, payloadOf, runUnderShim } from "../support/shim.ts";
+import {
+  assertNothingRejected,
+  assertValidShimEvents,
+  eventsOf,
+  payloadOf,
+  runUnderShim,
+} from "../support/shim.ts";
 
 function execArgvs(events: StoredLine[]): string[][] {
   return eventsOf(events, "Exec").map((e) => payloadOf(e).argv as string[]);
@@ -26,6 +32,7 @@ Deno.test("ls started by a shell under the shim is in the session log as an Exec
   assert(result.stdout.includes("usr"), "ls printed the root directory");
   const events = await collector.waitForEvents("test2", (e) => hasExec(e, ["ls", "/"]));
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const ls = eventsOf(events, "Exec").find((e) =>
     payloadOf(e).path === "/usr/bin/ls" ||
     (payloadOf(e).argv as string[])[0] === "ls"
@@ -57,6 +64,7 @@ Deno.test("CPython subprocess, os.system and os.posix_spawn are reported", async
       hasExec(e, ["true", "py-posix-spawn"]),
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const system = eventsOf(events, "Exec", "system");
   assertEquals(system.length, 1);
   const spawn = eventsOf(events, "Exec", "posix_spawn").filter((e) =>
@@ -82,6 +90,7 @@ Deno.test("Node child_process exec and spawn are reported", async () => {
     (e) => hasExec(e, ["true", "node-execfile"]) && hasExec(e, ["/bin/sh", "-c", "true node-exec"]),
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
 });
 
 Deno.test("every stage of a bash pipeline and its redirections are reported", async () => {
@@ -101,6 +110,7 @@ Deno.test("every stage of a bash pipeline and its redirections are reported", as
         hasExec(e, ["tr", "a-z", "A-Z"]) && hasExec(e, ["sort", "-r"]) && hasExec(e, ["wc", "-l"]),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     const writes = eventsOf(events, "Open").map(payloadOf).filter((p) => p.path === out);
     assertEquals(writes.length, 2);
     assertEquals(writes[0].flags, ["O_WRONLY", "O_CREAT", "O_TRUNC"]);

@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   compileC,
   eventsOf,
@@ -53,6 +54,7 @@ Deno.test("a signal handler that opens files during hooked calls neither deadloc
       10_000,
     ).catch(() => events);
     assertValidShimEvents(all);
+    await assertNothingRejected(collector.logDir);
     const paths = pathsOf(all);
     assertEquals(paths.filter((p) => p === file).length, 20000);
     assertEquals(paths.filter((p) => p === "/dev/null").length, handled);
@@ -80,6 +82,7 @@ Deno.test("an open in a signal handler on a small alternate stack needs at most 
   assertEquals([result.code, result.signal], [0, null], `alternate stack of ${size + 1536} bytes`);
   const events = await collector.waitForEvents("altstack", (e) => pathsOf(e).includes("/dev/null"));
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
 });
 
 Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the program's files", async () => {
@@ -97,6 +100,7 @@ Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the
       (events) => pathsOf(events).includes(join(dir, "last")),
     );
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     assertEquals(await Deno.readTextFile(join(dir, "victim")), "");
     const paths = pathsOf(events);
     for (const name of ["first", "after-close-range", "victim", "after-dup2", "last"]) {
@@ -119,6 +123,7 @@ Deno.test("env -i gets LD_PRELOAD and CONTAINAI_* put back, so its children stay
     (events) => eventsOf(events, "Exec").some((e) => (payloadOf(e).argv as string[])[0] === "cat"),
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const sh = eventsOf(events, "Exec").find((e) => payloadOf(e).path === "/bin/sh")!;
   const env = payloadOf(sh).env as string[];
   assertEquals(env.filter((v) => v.startsWith("LD_PRELOAD=")), [
@@ -144,6 +149,7 @@ Deno.test("unsetenv LD_PRELOAD then system() still audits the shell's children",
     (events) => eventsOf(events, "Exec").some((e) => (payloadOf(e).argv as string[])[0] === "cat"),
   );
   assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
   const system = eventsOf(events, "Exec", "system")[0];
   assert(system, "system() is reported");
   assert((payloadOf(system).env as string[]).some((v) => v.startsWith("LD_PRELOAD=")));
@@ -172,6 +178,7 @@ Deno.test("another preloaded library hooking open keeps working beside the shim,
         (events) => pathsOf(events).filter((p) => p === file).length >= 10,
       );
       assertValidShimEvents(events);
+      await assertNothingRejected(collector.logDir);
       assertEquals(pathsOf(events).filter((p) => p === file).length, 10, preload);
       assertEquals((await Deno.readTextFile(count)).trim(), "10", preload);
     }

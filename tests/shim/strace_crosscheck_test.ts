@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import {
+  assertNothingRejected,
   assertValidShimEvents,
   eventsOf,
   payloadOf,
@@ -146,6 +147,7 @@ async function crossCheck(
         eventsOf(events, "Connect").length >= traced.connects.length;
     }, 20_000);
     assertValidShimEvents(events);
+    await assertNothingRejected(collector.logDir);
     return { traced, events };
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { buildShim, findZig } from "../../toolchain/mod.ts";
 import { validateEvent } from "../../protocol/mod.ts";
-import type { StoredLine } from "./collector.ts";
+import { readJsonLines, type StoredLine } from "./collector.ts";
 
 let built: Promise<string> | undefined;
 
@@ -255,4 +255,21 @@ export function requireProgram(program: string, install: string): void {
     }
   }
   throw new Error(`${program} is not installed; the shim tests need it: ${install}`);
+}
+
+/**
+ * Throws when the collector rejected any line (`<logDir>/rejected.jsonl` is not empty): every
+ * line the shim sends must be a valid protocol-v1 event.
+ *
+ * @example
+ * ```ts
+ * import { assertNothingRejected } from "./tests/support/shim.ts";
+ * await assertNothingRejected("/tmp/collector-test/logs");
+ * ```
+ */
+export async function assertNothingRejected(logDir: string): Promise<void> {
+  const rejected = await readJsonLines(join(logDir, "rejected.jsonl"));
+  if (rejected.length > 0) {
+    throw new Error(`the collector rejected ${rejected.length} lines: ${JSON.stringify(rejected)}`);
+  }
 }
