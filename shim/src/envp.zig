@@ -4,6 +4,7 @@
 const std = @import("std");
 const json = @import("json.zig");
 const config = @import("config.zig");
+const sys = @import("sys.zig");
 
 pub const Env = ?[*:null]const ?[*:0]const u8;
 
@@ -163,6 +164,7 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
             out.ptrs[at.?] = cfg.saved[s];
         }
     }
+    if (!sys.invariant(n < out.ptrs.len)) return envp;
     out.ptrs[n] = null;
     return @ptrCast(&out.ptrs);
 }

@@ -2,6 +2,7 @@
 //! Strings are escaped (invalid UTF-8 becomes U+FFFD) and cut when they would cross the
 //! string limit; a cut sets `truncated`, which the event encoder reports as `truncated: true`.
 const std = @import("std");
+const sys = @import("sys.zig");
 
 /// Bytes kept free after the last string for the structure that closes an event
 /// (closing brackets, `truncated`, `seq`, `dropped`, newline).
@@ -29,6 +30,7 @@ pub const Writer = struct {
     /// Appends structural bytes (already valid JSON). Marks overflow instead of writing past the
     /// end.
     pub fn raw(self: *Writer, bytes: []const u8) void {
+        _ = sys.invariant(self.len <= self.buf.len);
         if (self.overflow) return;
         if (bytes.len > self.buf.len - self.len) {
             self.overflow = true;
@@ -148,6 +150,11 @@ pub const Writer = struct {
 
     /// Closes a string opened by beginString (room for the quote was kept).
     pub fn endString(self: *Writer) void {
+        // append() stops one byte before string_limit, which is below the buffer's end.
+        if (!sys.invariant(self.len < self.buf.len)) {
+            self.overflow = true;
+            return;
+        }
         self.buf[self.len] = '"';
         self.len += 1;
     }

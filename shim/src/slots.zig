@@ -4,6 +4,7 @@
 //! out of every thread's stack, and large stack frames would break programs with small threads.
 const std = @import("std");
 const config = @import("config.zig");
+const sys = @import("sys.zig");
 
 pub const slot_count = 64;
 pub const slot_size = config.max_event_cap;
@@ -33,6 +34,7 @@ pub fn acquire(tid: i32) ?Slot {
 }
 
 pub fn release(slot: Slot) void {
+    _ = sys.invariant(owners[slot.index].load(.monotonic) != 0);
     owners[slot.index].store(0, .release);
 }
 

@@ -132,6 +132,7 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
         return;
     }
     defer unlock(ids.tid);
+    _ = sys.invariant(lock_word.load(.monotonic) == ids.tid);
     const n = seq.fetchAdd(1, .monotonic);
     if (!ensureConnected()) {
         _ = dropped.fetchAdd(1, .monotonic);
@@ -274,6 +275,7 @@ fn openConnection(low_fd_ok: bool) ?i32 {
 /// all; only a line larger than the kernel's per-message chunk (about 32 KiB) can be cut by a
 /// timeout, and then the connection is closed so the cut line is the last thing on it.
 fn sendLine(bytes: []const u8) bool {
+    if (!sys.invariant(conn_fd >= 0 and bytes.len > 0 and bytes[bytes.len - 1] == '\n')) return false;
     var flags: u32 = linux.MSG.NOSIGNAL;
     if (stalled.load(.monotonic)) {
         // Stalled: drop without trying until the collector has read everything queued, so that a
