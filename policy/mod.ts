@@ -25,6 +25,7 @@ export {
   PolicySchema,
   type Rule,
 } from "./schema.ts";
+export type { DenyPayload } from "../protocol/mod.ts";
 export {
   formatPolicyIssue,
   loadPolicy,
