@@ -116,9 +116,11 @@ const Tables = struct {
     connect_rule_end: usize = 0,
 };
 
-const State = enum(u8) { unloaded, loading, off, ready, failed };
+const State = enum(u8) { unloaded, off, ready, failed };
 
 var state = std.atomic.Value(State).init(.unloaded);
+/// The thread loading the policy (0: none yet). Taken before loading, so a signal handler that
+/// interrupts the load on the same thread sees it and does not wait for itself.
 var loader_tid = std.atomic.Value(i32).init(0);
 var file_buf: [max_file_bytes]u8 = undefined;
 var tables: Tables = .{};
@@ -130,14 +132,13 @@ var tables: Tables = .{};
 /// atomic load. Another thread that finds the load in progress waits for it; a signal handler
 /// interrupting the load on the same thread sees no policy for that one call.
 pub fn init() void {
-    if (@intFromEnum(state.load(.acquire)) >= @intFromEnum(State.off)) return;
+    if (state.load(.acquire) != .unloaded) return;
     const tid = linux.gettid();
-    if (state.cmpxchgStrong(.unloaded, .loading, .acquire, .acquire) == null) {
-        loader_tid.store(tid, .release);
+    if (loader_tid.cmpxchgStrong(0, tid, .acq_rel, .acquire) == null) {
         state.store(loadFromEnv(), .release);
         return;
     }
-    while (state.load(.acquire) == .loading) {
+    while (state.load(.acquire) == .unloaded) {
         if (loader_tid.load(.acquire) == tid) return;
         _ = linux.sched_yield();
     }
@@ -147,10 +148,6 @@ pub fn init() void {
 pub inline fn active() bool {
     init();
     return @intFromEnum(state.load(.acquire)) >= @intFromEnum(State.ready);
-}
-
-pub fn mode() Mode {
-    return if (state.load(.acquire) == .failed) .enforce else tables.mode;
 }
 
 /// After fork the child keeps the parent's tables (same memory image); nothing to do. After an
@@ -728,9 +725,11 @@ fn releaseScratch(scratch: ?*Scratch) void {
     scratch_owner[i].store(0, .release);
 }
 
-/// In a fork child only the forking thread exists: every scratch buffer is free again.
+/// In a fork child only the forking thread exists: every scratch buffer is free again, and a
+/// load another thread had begun is started over.
 pub fn resetAfterFork() void {
     for (&scratch_owner) |*o| o.store(0, .release);
+    if (state.load(.acquire) == .unloaded) loader_tid.store(0, .release);
 }
 
 /// Whether an absolute path is already in normal form (the common case: no copy needed).
