@@ -155,3 +155,37 @@ Deno.test("a program cannot hand its children a weaker policy through CONTAINAI_
   assert.equal(result.stdout, "unset=1\nreplaced=1\n", result.stderr);
   assert.equal(denies(await fx.waitForDenies("open-sticky", 2)).length, 2);
 });
+
+const CREATE_SOURCE = `
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  errno = 0;
+  int fd = open(argv[1], O_RDONLY);
+  printf("read %d %d\\n", fd >= 0, errno);
+  if (fd >= 0) close(fd);
+  errno = 0;
+  fd = creat(argv[2], 0600);
+  printf("creat %d %d\\n", fd >= 0, errno);
+  return 0;
+}
+`;
+
+Deno.test("an Open rule limited to create refuses creat() but lets reads through", async () => {
+  await using fx = await policyFixture((dir) => ({
+    mode: "enforce",
+    rules: [{ name: "no-new-files", action: "Open", paths: [`${dir}/box/**`], access: ["create"] }],
+  }));
+  await Deno.mkdir(`${fx.dir}/box`);
+  await Deno.writeTextFile(`${fx.dir}/box/existing`, "x");
+  const program = await compileC(CREATE_SOURCE);
+  const result = await fx.run([program, `${fx.dir}/box/existing`, `${fx.dir}/box/new`], {
+    session: "open-create",
+  });
+  assert.equal(result.stdout, "read 1 0\ncreat 0 13\n", result.stderr);
+  await assert.rejects(Deno.stat(`${fx.dir}/box/new`), Deno.errors.NotFound);
+  const [deny] = denies(await fx.waitForDenies("open-create"));
+  assert.equal(deny.call, "creat");
+});
