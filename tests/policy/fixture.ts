@@ -8,8 +8,17 @@ import { startTestCollector, type StoredLine, type TestCollector } from "../supp
 import { assertValidShimEvents, type RunResult, runUnderShim } from "../support/shim.ts";
 import { type Policy, POLICY_ENV, writeCompactPolicy } from "../../policy/mod.ts";
 
-/** The system Python (dynamically linked, so the shim is loaded into it). */
-export const PYTHON = "/usr/bin/python3";
+/** The system Python (dynamically linked, so the shim is loaded into it), else python3 on PATH. */
+export const PYTHON: string = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** See {@linkcode policyFixture}. */
 export interface PolicyFixture {
