@@ -13,4 +13,5 @@
  */
 export * from "./schema.ts";
 export * from "./validate.ts";
+export * from "./fast_validate.ts";
 export * from "./json_schema.ts";
