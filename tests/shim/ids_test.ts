@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { startTestCollector } from "../support/collector.ts";
+import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import {
   assertNothingRejected,
   assertValidShimEvents,
@@ -56,37 +56,55 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
   await using collector = await startTestCollector();
   const dir = await Deno.makeTempDir({ prefix: "shim-orphan-" });
   try {
+    const early = join(dir, "early");
     const marker = join(dir, "orphan");
+    const stuck = join(dir, "never-reparented");
+    // Real conditions, no timing guesses: the parent exits only after the child has reported
+    // "early" (it waits for the child to close the pipe), and the child reports "orphan" only once
+    // the kernel shows it a new parent, plus the shim's documented ppid cache age (at most 1 ms,
+    // shim/src/ids.zig), so an event may no longer carry the exited parent.
     const script = [
       "import os, time",
+      "parent = os.getpid()",
+      "r, w = os.pipe()",
       "if os.fork() == 0:",
-      `    open(${JSON.stringify(join(dir, "early"))}, "w").close()`,
-      "    time.sleep(0.5)",
+      "    os.close(r)",
+      `    open(${JSON.stringify(early)}, "w").close()`,
+      "    os.close(w)",
+      "    deadline = time.monotonic() + 30",
+      "    while os.getppid() == parent:",
+      "        if time.monotonic() > deadline:",
+      `            open(${JSON.stringify(stuck)}, "w").close()`,
+      "            os._exit(1)",
+      "        time.sleep(0.005)",
+      "    time.sleep(0.005)",
       `    open(${JSON.stringify(marker)}, "w").close()`,
       "    os._exit(0)",
+      "os.close(w)",
       `open(${JSON.stringify(join(dir, "parent"))}, "w").close()`,
-      "time.sleep(0.2)",
+      "os.read(r, 1)",
     ].join("\n");
     const result = await runUnderShim(["python3", "-c", script], {
       socket: collector.socket,
       session: "orphan",
     });
     assertEquals(result.code, 0, result.stderr);
+    const opened = (events: StoredLine[], path: string) =>
+      eventsOf(events, "Open").find((x) => payloadOf(x).path === path);
     const events = await collector.waitForEvents(
       "orphan",
-      (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === marker),
+      (e) => opened(e, marker) !== undefined || opened(e, stuck) !== undefined,
+      40_000,
     );
+    assertEquals(opened(events, stuck), undefined, "the child still saw its parent after 30 s");
     assertValidShimEvents(events);
     await assertNothingRejected(collector.logDir);
-    const parent = eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, "parent"))!
-      .process as { pid: number };
-    const orphan = eventsOf(events, "Open").find((x) => payloadOf(x).path === marker)!
-      .process as { pid: number; ppid: number };
-    const early = eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, "early"))!
-      .process as { pid: number; ppid: number };
+    const parent = opened(events, join(dir, "parent"))!.process as { pid: number };
+    const orphan = opened(events, marker)!.process as { pid: number; ppid: number };
+    const before = opened(events, early)!.process as { pid: number; ppid: number };
     // While the parent lived the child reported it; after it exited, no longer.
-    assertEquals(early.ppid, parent.pid);
-    assertEquals(orphan.pid, early.pid);
+    assertEquals(before.ppid, parent.pid);
+    assertEquals(orphan.pid, before.pid);
     assertEquals(orphan.ppid !== parent.pid, true, `ppid ${orphan.ppid} is the exited parent`);
   } finally {
     await Deno.remove(dir, { recursive: true });
