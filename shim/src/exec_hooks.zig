@@ -80,23 +80,55 @@ fn currentEnv() Env {
     return environ;
 }
 
-/// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes
-/// call.
-fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
-    const saved = sys.getErrno();
-    var rebuilt: envp_mod.Rebuilt = undefined;
-    const env = envp_mod.withAuditEnv(envp, &rebuilt);
-    const payload: ExecPayload = .{ .call = "execve", .path = path, .argv = argv, .envp = env };
+/// What every exec wrapper does once its payload is built: report before the real call (a
+/// successful exec never returns), let the policy refuse it (`dirfd` is what a relative path is
+/// resolved against), run `real_name` with `args` and the caller's errno (`saved`), and report
+/// again with the errno when it returned.
+fn execChecked(
+    comptime real_name: [:0]const u8,
+    payload: ExecPayload,
+    dirfd: c_int,
+    saved: c_int,
+    args: anytype,
+) c_int {
     report.emit(.Exec, payload);
-    switch (policy.decideExec("execve", path, argv)) {
+    switch (policy.decideExecAt(payload.call, dirfd, payload.path, payload.argv)) {
         .allow => {},
         .deny => |e| return fail(e),
     }
-    const f = real.get("execve") orelse return fail(ENOSYS);
+    const f = real.get(real_name) orelse return fail(ENOSYS);
     sys.setErrno(saved);
-    const rc = f(path, argv, env);
+    const rc = @call(.auto, f, args);
     reportFailure(payload, sys.getErrno());
     return rc;
+}
+
+/// The wrappers that take a path and argv. `implicit` names the variant that passes `environ` on
+/// internally (execv, execvp; `envp` is then environ); while the environment still carries the
+/// shim's variables the call goes there, as the caller meant. Otherwise (an envp was given, or it
+/// had to be rebuilt) the call goes to `explicit` with that environment.
+fn execPath(
+    comptime call: []const u8,
+    comptime implicit: ?[:0]const u8,
+    comptime explicit: [:0]const u8,
+    path: Str,
+    argv: StrArray,
+    envp: Env,
+) c_int {
+    const saved = sys.getErrno();
+    var rebuilt: envp_mod.Rebuilt = undefined;
+    const env = envp_mod.withAuditEnv(envp, &rebuilt);
+    const payload: ExecPayload = .{ .call = call, .path = path, .argv = argv, .envp = env };
+    if (implicit) |name| {
+        if (env == envp) return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv });
+    }
+    return execChecked(explicit, payload, AT_FDCWD, saved, .{ path, argv, env });
+}
+
+/// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes
+/// call.
+fn hookExecve(path: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
+    return execPath("execve", null, "execve", path, argv, envp);
 }
 
 /// execveat: exec relative to a directory fd or of an fd (AT_EMPTY_PATH); its own wrapper.
@@ -117,16 +149,7 @@ fn hookExecveat(
     if (empty_path and flags & AT_EMPTY_PATH != 0) {
         if (sys.fdPath(dirfd, &link)) |n| payload.resolved = link[0..n];
     }
-    report.emit(.Exec, payload);
-    switch (policy.decideExecAt("execveat", dirfd, path, argv)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get("execveat") orelse return fail(ENOSYS);
-    sys.setErrno(saved);
-    const rc = f(dirfd, path, argv, env, flags);
-    reportFailure(payload, sys.getErrno());
-    return rc;
+    return execChecked("execveat", payload, dirfd, saved, .{ dirfd, path, argv, env, flags });
 }
 
 /// fexecve: glibc runs execveat(fd, "", AT_EMPTY_PATH) internally, which no execve hook sees.
@@ -137,84 +160,22 @@ fn hookFexecve(fd: c_int, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     var link: [4096]u8 = undefined;
     var payload: ExecPayload = .{ .call = "fexecve", .path = null, .argv = argv, .envp = env };
     if (sys.fdPath(fd, &link)) |n| payload.resolved = link[0..n];
-    report.emit(.Exec, payload);
-    switch (policy.decideExecAt("fexecve", fd, null, argv)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get("fexecve") orelse return fail(ENOSYS);
-    sys.setErrno(saved);
-    const rc = f(fd, argv, env);
-    reportFailure(payload, sys.getErrno());
-    return rc;
-}
-
-/// execv/execl: the environment is `environ`; when it lost the shim's variables the call goes to
-/// execve with the rebuilt environment instead.
-fn execWithEnviron(comptime call: []const u8, path: Str, argv: StrArray) c_int {
-    const saved = sys.getErrno();
-    var rebuilt: envp_mod.Rebuilt = undefined;
-    const current = currentEnv();
-    const env = envp_mod.withAuditEnv(current, &rebuilt);
-    const payload: ExecPayload = .{ .call = call, .path = path, .argv = argv, .envp = env };
-    report.emit(.Exec, payload);
-    switch (policy.decideExec(call, path, argv)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    var rc: c_int = -1;
-    if (env == current) {
-        const f = real.get("execv") orelse return fail(ENOSYS);
-        sys.setErrno(saved);
-        rc = f(path, argv);
-    } else {
-        const f = real.get("execve") orelse return fail(ENOSYS);
-        sys.setErrno(saved);
-        rc = f(path, argv, env);
-    }
-    reportFailure(payload, sys.getErrno());
-    return rc;
-}
-
-/// execvp/execlp/execvpe: PATH search happens inside glibc; the event carries the name as given.
-fn execSearching(comptime call: []const u8, file: Str, argv: StrArray, explicit_env: ?Env) c_int {
-    const saved = sys.getErrno();
-    var rebuilt: envp_mod.Rebuilt = undefined;
-    const given = explicit_env orelse currentEnv();
-    const env = envp_mod.withAuditEnv(given, &rebuilt);
-    const payload: ExecPayload = .{ .call = call, .path = file, .argv = argv, .envp = env };
-    report.emit(.Exec, payload);
-    switch (policy.decideExec(call, file, argv)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    var rc: c_int = -1;
-    if (explicit_env == null and env == given) {
-        const f = real.get("execvp") orelse return fail(ENOSYS);
-        sys.setErrno(saved);
-        rc = f(file, argv);
-    } else {
-        const f = real.get("execvpe") orelse return fail(ENOSYS);
-        sys.setErrno(saved);
-        rc = f(file, argv, env);
-    }
-    reportFailure(payload, sys.getErrno());
-    return rc;
+    return execChecked("fexecve", payload, fd, saved, .{ fd, argv, env });
 }
 
 /// execv: calls __execve internally (never through the PLT).
 fn hookExecv(path: Str, argv: StrArray) callconv(.c) c_int {
-    return execWithEnviron("execv", path, argv);
+    return execPath("execv", "execv", "execve", path, argv, currentEnv());
 }
 
 /// execvp: calls __execvpe -> __execve internally; the PATH search happens inside.
 fn hookExecvp(file: Str, argv: StrArray) callconv(.c) c_int {
-    return execSearching("execvp", file, argv, null);
+    return execPath("execvp", "execvp", "execvpe", file, argv, currentEnv());
 }
 
 /// execvpe: the GNU variant with an explicit envp; same internal path as execvp.
 fn hookExecvpe(file: Str, argv: StrArray, envp: StrArray) callconv(.c) c_int {
-    return execSearching("execvpe", file, argv, envp);
+    return execPath("execvpe", null, "execvpe", file, argv, envp);
 }
 
 const ArgList = [max_list_args + 1:null]?[*:0]const u8;
@@ -242,7 +203,7 @@ fn hookExecl(path: Str, arg: Str, ...) callconv(.c) c_int {
     defer @cVaEnd(&ap);
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
-    return execWithEnviron("execl", path, &args);
+    return execPath("execl", "execv", "execve", path, &args, currentEnv());
 }
 
 /// execlp: variadic; glibc builds argv and calls __execvpe internally.
@@ -251,7 +212,7 @@ fn hookExeclp(file: Str, arg: Str, ...) callconv(.c) c_int {
     defer @cVaEnd(&ap);
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
-    return execSearching("execlp", file, &args, null);
+    return execPath("execlp", "execvp", "execvpe", file, &args, currentEnv());
 }
 
 /// execle: variadic with envp after the NULL; glibc calls __execve internally.
@@ -261,20 +222,7 @@ fn hookExecle(path: Str, arg: Str, ...) callconv(.c) c_int {
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
     const envp = @cVaArg(&ap, StrArray);
-    const saved = sys.getErrno();
-    var rebuilt: envp_mod.Rebuilt = undefined;
-    const env = envp_mod.withAuditEnv(envp, &rebuilt);
-    const payload: ExecPayload = .{ .call = "execle", .path = path, .argv = &args, .envp = env };
-    report.emit(.Exec, payload);
-    switch (policy.decideExec("execle", path, &args)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get("execve") orelse return fail(ENOSYS);
-    sys.setErrno(saved);
-    const rc = f(path, &args, env);
-    reportFailure(payload, sys.getErrno());
-    return rc;
+    return execPath("execle", null, "execve", path, &args, envp);
 }
 
 fn spawn(
