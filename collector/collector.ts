@@ -74,6 +74,7 @@ export class Collector {
   #handlers = new Set<Promise<void>>();
   #nextId = 1;
   #receivedAt = "";
+  #receivedAtMs = NaN;
   #stopping = false;
   #listenerClosed = false;
   #acceptQuietTimer: QuietTimer | undefined;
@@ -265,7 +266,7 @@ export class Collector {
         const now = Date.now();
         connection.lastProgress = now;
         this.#counters.bytesIn += read;
-        this.#receivedAt = new Date(now).toISOString();
+        this.#stampReceivedAt(now);
         connection.splitter.push(buffer.subarray(0, read));
         if (read === buffer.length && buffer.length < MAX_READ_BYTES) {
           // A busy producer: read more per call. Idle ones keep a small buffer, so thousands
@@ -285,9 +286,19 @@ export class Collector {
       closeQuietly(connection.conn);
     }
     if (!connection.dropPartial) {
-      this.#receivedAt = new Date().toISOString();
+      this.#stampReceivedAt(Date.now());
       connection.splitter.end();
     }
+  }
+
+  /**
+   * Sets the receive time of the lines about to be ingested. Producers that write one event per
+   * call (every shim) mean one read per event: format the time once per millisecond, not per read.
+   */
+  #stampReceivedAt(now: number): void {
+    if (now === this.#receivedAtMs) return;
+    this.#receivedAtMs = now;
+    this.#receivedAt = new Date(now).toISOString();
   }
 
   /** Lines of one run: decoded in one call; per line only when the run is not valid UTF-8. */
