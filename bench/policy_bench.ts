@@ -17,40 +17,11 @@
 import { parseArgs } from "node:util";
 import { type Contender, runAlternating } from "./alternate.ts";
 import { runText } from "./command.ts";
-import { findZig } from "../toolchain/mod.ts";
+import { compileHelper } from "./native.ts";
 import { formatNumber, formatRatio, median, range } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
-import { buildShim } from "../toolchain/mod.ts";
-
-/** `open_fail_loop ITERATIONS PATH`: ns per open() (wall and process CPU), the loop alone. */
-const OPEN_FAIL_LOOP = `
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-static long long ns(clockid_t clock) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-int main(int argc, char **argv) {
-  if (argc < 3) return 2;
-  long n = atol(argv[1]);
-  long long wall = ns(CLOCK_MONOTONIC), cpu = ns(CLOCK_PROCESS_CPUTIME_ID);
-  for (long i = 0; i < n; i++) {
-    if (open(argv[2], O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT) {
-      fprintf(stderr, "open_fail_loop: expected ENOENT for %s\\n", argv[2]);
-      return 1;
-    }
-  }
-  wall = ns(CLOCK_MONOTONIC) - wall;
-  cpu = ns(CLOCK_PROCESS_CPUTIME_ID) - cpu;
-  printf("%.1f %.1f\\n", (double)wall / n, (double)cpu / n);
-  return 0;
-}
-`;
 import { type Policy, writeCompactPolicy } from "../policy/mod.ts";
+import { buildShim } from "../toolchain/mod.ts";
 
 /** Options of {@linkcode runPolicyCost}. */
 export interface PolicyCostOptions {
@@ -113,7 +84,7 @@ export async function runPolicyCost(options: PolicyCostOptions): Promise<SuiteRe
   try {
     options.log("policy: building the shim and the open loop");
     const shim = await buildShim({ quiet: true });
-    const openLoop = await compileLoop(workDir);
+    const openLoop = await compileHelper("open_fail_loop", { outDir: workDir });
     // Shaped like a real path (four segments), in a directory that does not exist.
     const target = `${workDir}/missing-dir/project/target.txt`;
     const empty = await writeCompactPolicy({ mode: "enforce", rules: [] }, {
@@ -148,18 +119,6 @@ export async function runPolicyCost(options: PolicyCostOptions): Promise<SuiteRe
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }
-}
-
-async function compileLoop(workDir: string): Promise<string> {
-  const source = `${workDir}/open_fail_loop.c`;
-  const program = `${workDir}/open_fail_loop`;
-  await Deno.writeTextFile(source, OPEN_FAIL_LOOP);
-  const zig = await findZig();
-  const out = await runText(zig.program, {
-    args: [...zig.prefix, "cc", "-O2", "-target", "x86_64-linux-gnu", "-o", program, source],
-  });
-  if (!out.success) throw new Error(`zig cc could not compile the open loop:\n${out.stderr}`);
-  return program;
 }
 
 async function timeLoop(
