@@ -56,23 +56,26 @@ const OpenPayload = struct {
     }
 };
 
-fn reportOpen(
-    call: []const u8,
-    dirfd: c_int,
+/// What an open names, as the policy and the event see it.
+const Target = struct {
+    /// null: relative to the working directory.
+    dirfd: ?c_int,
     path: Str,
     flags: c_int,
+    /// Reported only when the caller passed one (the flags say so).
     mode: ?c_uint,
-    fd: c_int,
-    err: c_int,
-) void {
-    if (path == null) return;
+};
+
+fn reportOpen(call: []const u8, target: Target, fd: c_int, err: c_int) void {
+    if (target.path == null) return;
     if (!lifecycle.ready()) return;
-    if (config.isExcludedPath(&config.current, path.?)) return;
+    if (config.isExcludedPath(&config.current, target.path.?)) return;
+    const dirfd = target.dirfd orelse AT_FDCWD;
     report.emit(.Open, OpenPayload{
         .call = call,
-        .path = path,
-        .flags = flags,
-        .mode = mode,
+        .path = target.path,
+        .flags = target.flags,
+        .mode = target.mode,
         .dirfd = if (dirfd == AT_FDCWD) null else dirfd,
         .fd = fd,
         .err = err,
@@ -84,18 +87,30 @@ fn fail(err: c_int) c_int {
     return -1;
 }
 
-fn openCommon(comptime call: [:0]const u8, path: Str, flags: c_int, mode: c_uint) c_int {
-    switch (policy.decideOpen(call, null, path, flags)) {
+/// Every entry point that returns an fd: the policy decides before the real call, the event
+/// reports what `call` returned for `args`, and the caller sees the real call's errno.
+fn openFd(comptime call: [:0]const u8, target: Target, args: anytype) c_int {
+    switch (policy.decideOpen(call, target.dirfd, target.path, target.flags)) {
         .allow => {},
         .deny => |e| return fail(e),
     }
     const f = real.get(call) orelse return fail(ENOSYS);
-    const rc = f(path, flags, mode);
+    const rc = @call(.auto, f, args);
     const err = sys.getErrno();
-    const carries = open_flags.carriesMode(flags);
-    reportOpen(call, AT_FDCWD, path, flags, if (carries) mode else null, rc, err);
+    reportOpen(call, target, rc, err);
     sys.setErrno(err);
     return rc;
+}
+
+/// The mode argument exists only when the flags say the caller passed one; reading it otherwise
+/// would read whatever the caller left in that register or stack slot.
+fn modeArg(flags: c_int, ap: *std.builtin.VaList) ?c_uint {
+    return if (open_flags.carriesMode(flags)) @cVaArg(ap, c_uint) else null;
+}
+
+fn openCommon(comptime call: [:0]const u8, path: Str, flags: c_int, mode: ?c_uint) c_int {
+    const target: Target = .{ .dirfd = null, .path = path, .flags = flags, .mode = mode };
+    return openFd(call, target, .{ path, flags, mode orelse 0 });
 }
 
 fn openatCommon(
@@ -103,90 +118,49 @@ fn openatCommon(
     dirfd: c_int,
     path: Str,
     flags: c_int,
-    mode: c_uint,
+    mode: ?c_uint,
 ) c_int {
-    switch (policy.decideOpen(call, dirfd, path, flags)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get(call) orelse return fail(ENOSYS);
-    const rc = f(dirfd, path, flags, mode);
-    const err = sys.getErrno();
-    const carries = open_flags.carriesMode(flags);
-    reportOpen(call, dirfd, path, flags, if (carries) mode else null, rc, err);
-    sys.setErrno(err);
-    return rc;
+    const target: Target = .{ .dirfd = dirfd, .path = path, .flags = flags, .mode = mode };
+    return openFd(call, target, .{ dirfd, path, flags, mode orelse 0 });
 }
 
 /// open: the plain wrapper most C code calls.
 fn hookOpen(path: Str, flags: c_int, ...) callconv(.c) c_int {
-    var mode: c_uint = 0;
-    if (open_flags.carriesMode(flags)) {
-        var ap = @cVaStart();
-        mode = @cVaArg(&ap, c_uint);
-        @cVaEnd(&ap);
-    }
-    return openCommon("open", path, flags, mode);
+    var ap = @cVaStart();
+    defer @cVaEnd(&ap);
+    return openCommon("open", path, flags, modeArg(flags, &ap));
 }
 
 /// open64: a separate symbol (large-file builds, many libraries) that does not call open.
 fn hookOpen64(path: Str, flags: c_int, ...) callconv(.c) c_int {
-    var mode: c_uint = 0;
-    if (open_flags.carriesMode(flags)) {
-        var ap = @cVaStart();
-        mode = @cVaArg(&ap, c_uint);
-        @cVaEnd(&ap);
-    }
-    return openCommon("open64", path, flags, mode);
+    var ap = @cVaStart();
+    defer @cVaEnd(&ap);
+    return openCommon("open64", path, flags, modeArg(flags, &ap));
 }
 
 /// openat: directory-relative opens (coreutils, find, git, Python os.open with dir_fd).
 fn hookOpenat(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
-    var mode: c_uint = 0;
-    if (open_flags.carriesMode(flags)) {
-        var ap = @cVaStart();
-        mode = @cVaArg(&ap, c_uint);
-        @cVaEnd(&ap);
-    }
-    return openatCommon("openat", dirfd, path, flags, mode);
+    var ap = @cVaStart();
+    defer @cVaEnd(&ap);
+    return openatCommon("openat", dirfd, path, flags, modeArg(flags, &ap));
 }
 
 /// openat64: separate symbol of the large-file API.
 fn hookOpenat64(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
-    var mode: c_uint = 0;
-    if (open_flags.carriesMode(flags)) {
-        var ap = @cVaStart();
-        mode = @cVaArg(&ap, c_uint);
-        @cVaEnd(&ap);
-    }
-    return openatCommon("openat64", dirfd, path, flags, mode);
+    var ap = @cVaStart();
+    defer @cVaEnd(&ap);
+    return openatCommon("openat64", dirfd, path, flags, modeArg(flags, &ap));
 }
 
 /// _FORTIFY_SOURCE variants: no mode argument exists (they abort on O_CREAT without one).
 fn fortified(comptime call: [:0]const u8, path: Str, flags: c_int) c_int {
-    switch (policy.decideOpen(call, null, path, flags)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get(call) orelse return fail(ENOSYS);
-    const rc = f(path, flags);
-    const err = sys.getErrno();
-    reportOpen(call, AT_FDCWD, path, flags, null, rc, err);
-    sys.setErrno(err);
-    return rc;
+    const target: Target = .{ .dirfd = null, .path = path, .flags = flags, .mode = null };
+    return openFd(call, target, .{ path, flags });
 }
 
 fn fortifiedAt(comptime call: [:0]const u8, dirfd: c_int, path: Str, flags: c_int) c_int {
-    switch (policy.decideOpen(call, dirfd, path, flags)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get(call) orelse return fail(ENOSYS);
-    const rc = f(dirfd, path, flags);
-    const err = sys.getErrno();
-    reportOpen(call, dirfd, path, flags, null, rc, err);
-    sys.setErrno(err);
-    return rc;
+    const target: Target = .{ .dirfd = dirfd, .path = path, .flags = flags, .mode = null };
+    return openFd(call, target, .{ dirfd, path, flags });
 }
 
 /// __open_2: what open() compiles to under _FORTIFY_SOURCE when the flags are not constant.
@@ -211,16 +185,8 @@ fn hookOpenat64_2(dirfd: c_int, path: Str, flags: c_int) callconv(.c) c_int {
 
 fn creatCommon(comptime call: [:0]const u8, path: Str, mode: c_uint) c_int {
     const flags: c_int = @bitCast(@as(u32, 1 | open_flags.O_CREAT | open_flags.O_TRUNC));
-    switch (policy.decideOpen(call, null, path, flags)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    const f = real.get(call) orelse return fail(ENOSYS);
-    const rc = f(path, mode);
-    const err = sys.getErrno();
-    reportOpen(call, AT_FDCWD, path, flags, mode, rc, err);
-    sys.setErrno(err);
-    return rc;
+    const target: Target = .{ .dirfd = null, .path = path, .flags = flags, .mode = mode };
+    return openFd(call, target, .{ path, mode });
 }
 
 /// creat: its own wrapper (open with O_WRONLY|O_CREAT|O_TRUNC inside glibc, not through open).
@@ -233,16 +199,11 @@ fn hookCreat64(path: Str, mode: c_uint) callconv(.c) c_int {
     return creatCommon("creat64", path, mode);
 }
 
-fn reportStream(call: []const u8, path: Str, mode: Str, stream: real.File, err: c_int) void {
+/// fopen and freopen: the policy decides on the flags the mode string means, and the event
+/// carries the stream's fd. `args` are the real call's.
+fn openStream(comptime call: [:0]const u8, path: Str, mode: Str, args: anytype) real.File {
     const flags = open_flags.fromFopenMode(mode);
-    const fd: c_int = if (stream) |s| fileno_unlocked(s) else -1;
-    // fopen creates files with mode 0666 (before the umask), as glibc does.
-    const file_mode: ?c_uint = if (open_flags.carriesMode(flags)) 0o666 else null;
-    reportOpen(call, AT_FDCWD, path, flags, file_mode, fd, err);
-}
-
-fn fopenCommon(comptime call: [:0]const u8, path: Str, mode: Str) real.File {
-    switch (policy.decideOpen(call, null, path, open_flags.fromFopenMode(mode))) {
+    switch (policy.decideOpen(call, null, path, flags)) {
         .allow => {},
         .deny => |e| {
             sys.setErrno(e);
@@ -253,51 +214,37 @@ fn fopenCommon(comptime call: [:0]const u8, path: Str, mode: Str) real.File {
         sys.setErrno(ENOSYS);
         return null;
     };
-    const stream = f(path, mode);
+    const stream = @call(.auto, f, args);
     const err = sys.getErrno();
-    reportStream(call, path, mode, stream, err);
+    const fd: c_int = if (stream) |s| fileno_unlocked(s) else -1;
+    // fopen creates files with mode 0666 (before the umask), as glibc does.
+    const file_mode: ?c_uint = if (open_flags.carriesMode(flags)) 0o666 else null;
+    const target: Target = .{ .dirfd = null, .path = path, .flags = flags, .mode = file_mode };
+    reportOpen(call, target, fd, err);
     sys.setErrno(err);
     return stream;
 }
 
 /// fopen: stdio opens through the internal __open_nocancel, which no open hook sees.
 fn hookFopen(path: Str, mode: Str) callconv(.c) real.File {
-    return fopenCommon("fopen", path, mode);
+    return openStream("fopen", path, mode, .{ path, mode });
 }
 
 /// fopen64: separate symbol of the large-file API, same internal path as fopen.
 fn hookFopen64(path: Str, mode: Str) callconv(.c) real.File {
-    return fopenCommon("fopen64", path, mode);
+    return openStream("fopen64", path, mode, .{ path, mode });
 }
 
-/// freopen with a NULL path only changes the mode of the open stream: nothing is opened by name.
-fn freopenCommon(comptime call: [:0]const u8, path: Str, mode: Str, old: real.File) real.File {
-    switch (policy.decideOpen(call, null, path, open_flags.fromFopenMode(mode))) {
-        .allow => {},
-        .deny => |e| {
-            sys.setErrno(e);
-            return null;
-        },
-    }
-    const f = real.get(call) orelse {
-        sys.setErrno(ENOSYS);
-        return null;
-    };
-    const stream = f(path, mode, old);
-    const err = sys.getErrno();
-    reportStream(call, path, mode, stream, err);
-    sys.setErrno(err);
-    return stream;
-}
-
-/// freopen: reopens a stream by name through __open_nocancel (stdin/stdout redirection).
+/// freopen: reopens a stream by name through __open_nocancel (stdin/stdout redirection). With a
+/// NULL path it only changes the mode of the open stream: nothing is opened by name, nothing is
+/// reported.
 fn hookFreopen(path: Str, mode: Str, old: real.File) callconv(.c) real.File {
-    return freopenCommon("freopen", path, mode, old);
+    return openStream("freopen", path, mode, .{ path, mode, old });
 }
 
 /// freopen64: separate symbol of the large-file API.
 fn hookFreopen64(path: Str, mode: Str, old: real.File) callconv(.c) real.File {
-    return freopenCommon("freopen64", path, mode, old);
+    return openStream("freopen64", path, mode, .{ path, mode, old });
 }
 
 comptime {
