@@ -169,6 +169,7 @@ export async function benchMain(args: string[]): Promise<number> {
     versions,
     results,
     failures,
+    comparisons: SUITES.map((suite) => suite.id),
     discussion: await Deno.readTextFile(DISCUSSION).catch(() => undefined),
   };
   const markdown = renderReport(report);

@@ -26,6 +26,8 @@ export interface BenchReport {
   versions: Versions;
   results: SuiteResult[];
   failures: SuiteFailure[];
+  /** The names `--only` accepts, for the Reproduce section. */
+  comparisons: string[];
   /** Hand-written analysis appended verbatim (bench/discussion.md), if any. */
   discussion?: string;
 }
@@ -127,7 +129,9 @@ export function renderReport(report: BenchReport): string {
     "```sh",
     "./task bench              # all comparisons; writes docs/benchmarks.md (about 5-10 min)",
     "./task bench --quick      # smoke run: fewer events and rounds; prints the report",
-    "./task bench --only exec  # one comparison: ingest, open, exec, e2e, hotpath (comma-separated)",
+    `./task bench --only exec  # some comparisons, comma-separated: ${
+      report.comparisons.join(", ")
+    }`,
     "```",
     "",
     "It needs root and Debian's package mirror the first time (apt-get installs " +

@@ -29,6 +29,7 @@ Deno.test("the report lists findings in the summary and names a failed compariso
       findings: ["The shim is fast: **met**."],
     }],
     failures: [{ id: "ingest", title: "1. Ingest", message: "syslog-ng exited\ndetails" }],
+    comparisons: ["ingest", "exec"],
   });
   assert.match(markdown, /## Summary\n\n- The shim is fast: \*\*met\*\*\.\n/);
   assert.match(markdown, /- \*\*1\. Ingest did not complete\*\*: syslog-ng exited\n/);
