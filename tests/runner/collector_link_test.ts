@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { collectorAnswers } from "../../collector/mod.ts";
 import { defaultRunLogDir } from "../../runner/mod.ts";
 import { readJsonLines, startTestCollector } from "../support/collector.ts";
-import { baseEnv, runRunner, spawnRunner, testShim } from "./helpers.ts";
+import { baseEnv, collectorFlags, runRunner, spawnRunner, testShim } from "./helpers.ts";
 
 function envOf(event: Record<string, unknown>): Map<string, string> {
   const entries = (event.payload as { env: string[] }).env.map((entry) => {
@@ -33,14 +33,7 @@ async function processesMentioning(text: string): Promise<string[]> {
 Deno.test("a collector answering on --socket is reused and left running", async () => {
   await using collector = await startTestCollector();
   const result = await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "reuse-flag",
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, "reuse-flag")),
     "--quiet",
     "--",
     "true",
@@ -112,14 +105,7 @@ Deno.test("a collector that goes away mid-run does not change the command's exit
   const collector = await startTestCollector();
   try {
     const runner = spawnRunner([
-      "--socket",
-      collector.socket,
-      "--log-dir",
-      collector.logDir,
-      "--session",
-      "gone",
-      "--shim",
-      await testShim(),
+      ...(await collectorFlags(collector, "gone")),
       "--json",
       "--",
       "sh",

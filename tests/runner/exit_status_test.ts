@@ -1,17 +1,10 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { startTestCollector, type TestCollector } from "../support/collector.ts";
-import { runRunner, testShim } from "./helpers.ts";
+import { collectorFlags, runRunner } from "./helpers.ts";
 
 async function run(collector: TestCollector, session: string, script: string[]) {
   return await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    session,
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, session)),
     "--quiet",
     "--",
     ...script,

@@ -21,6 +21,18 @@ export function testShim(): Promise<string> {
   return shimLibrary();
 }
 
+/**
+ * The flags that point the runner at a test collector and the project's shim, for session
+ * `session`: `--socket S --log-dir L --session ID --shim SO`.
+ */
+export async function collectorFlags(
+  collector: { socket: string; logDir: string },
+  session: string,
+): Promise<string[]> {
+  const flags = ["--socket", collector.socket, "--log-dir", collector.logDir];
+  return [...flags, "--session", session, "--shim", await testShim()];
+}
+
 /** The environment of the runner under test: the test's own, minus the audit variables. */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env = Deno.env.toObject();

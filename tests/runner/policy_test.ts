@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { startTestCollector, type TestCollector } from "../support/collector.ts";
-import { runRunner, testShim } from "./helpers.ts";
+import { collectorFlags, runRunner } from "./helpers.ts";
 
 async function withPolicy(text: string, body: (file: string, dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "runner-policy-" });
@@ -21,14 +21,7 @@ function policy(mode: "observe" | "enforce"): string {
 
 async function run(collector: TestCollector, session: string, args: string[]) {
   return await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    session,
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, session)),
     ...args,
   ]);
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
-import { baseEnv, readUntil, runTaskFlags, testShim } from "./helpers.ts";
+import { baseEnv, collectorFlags, readUntil, runTaskFlags, testShim } from "./helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -56,14 +56,7 @@ Deno.test(
   async () => {
     await using collector = await startTestCollector();
     const child = spawnInPty([
-      "--socket",
-      collector.socket,
-      "--log-dir",
-      collector.logDir,
-      "--session",
-      "pty-read",
-      "--shim",
-      await testShim(),
+      ...(await collectorFlags(collector, "pty-read")),
       "--quiet",
       "--",
       "sh",
@@ -88,14 +81,7 @@ Deno.test({
 }, async () => {
   await using collector = await startTestCollector();
   const child = spawnInPty([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "pty-int",
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, "pty-int")),
     "--quiet",
     "--",
     "bash",

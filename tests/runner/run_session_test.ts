@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { validateEvent } from "../../protocol/mod.ts";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import { baseEnv, runRunner, testShim } from "./helpers.ts";
+import { baseEnv, collectorFlags, runRunner, testShim } from "./helpers.ts";
 
 type Line = StoredLine & {
   source: string;
@@ -19,16 +19,8 @@ function describe(event: Line): string {
 
 Deno.test("run -- sh -c 'ls /; cat /etc/hostname' logs Runner Exec, Shim Exec ls and cat, Runner Exit in order", async () => {
   await using collector = await startTestCollector();
-  const shim = await testShim();
   const result = await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "test3",
-    "--shim",
-    shim,
+    ...(await collectorFlags(collector, "test3")),
     "--quiet",
     "--",
     "sh",
@@ -52,16 +44,9 @@ Deno.test("the Runner's events carry the probe, the capture decision, redacted e
   await using collector = await startTestCollector();
   const result = await runRunner(
     [
-      "--socket",
-      collector.socket,
-      "--log-dir",
-      collector.logDir,
-      "--session",
-      "fields",
-      "--agent",
-      "tester",
-    ]
-      .concat(["--shim", await testShim(), "--quiet", "--", "sh", "-c", "exit 0"]),
+      ...(await collectorFlags(collector, "fields")),
+      ...["--agent", "tester", "--quiet", "--", "sh", "-c", "exit 0"],
+    ],
     { env: baseEnv({ MY_API_KEY: "sk-123", PLAIN: "visible" }) },
   );
   assertEquals(result.code, 0, result.stderr);
@@ -92,14 +77,7 @@ Deno.test("the Runner's events carry the probe, the capture decision, redacted e
 Deno.test("--json prints the summary read back from the session log on stdout", async () => {
   await using collector = await startTestCollector();
   const result = await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "json1",
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, "json1")),
     "--json",
     "--",
     "sh",
@@ -125,14 +103,7 @@ Deno.test("--json prints the summary read back from the session log on stdout", 
 Deno.test("without --quiet or --json the summary goes to stderr and stdout is the command's", async () => {
   await using collector = await startTestCollector();
   const result = await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "text1",
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, "text1")),
     "--",
     "sh",
     "-c",
@@ -150,14 +121,7 @@ Deno.test("without --quiet or --json the summary goes to stderr and stdout is th
 Deno.test("the Runner's Exit is stored after the events of a program that exits at once", async () => {
   await using collector = await startTestCollector();
   const result = await runRunner([
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "exit-last",
-    "--shim",
-    await testShim(),
+    ...(await collectorFlags(collector, "exit-last")),
     "--quiet",
     "--",
     "sh",
@@ -174,18 +138,9 @@ Deno.test("the Runner's Exit is stored after the events of a program that exits 
 
 Deno.test("a second run in the same session summarises only its own events", async () => {
   await using collector = await startTestCollector();
-  const args = [
-    "--socket",
-    collector.socket,
-    "--log-dir",
-    collector.logDir,
-    "--session",
-    "shared",
-    "--shim",
-  ];
-  const shim = await testShim();
-  const first = await runRunner([...args, shim, "--json", "--", "sh", "-c", "ls / >/dev/null"]);
-  const second = await runRunner([...args, shim, "--json", "--", "true"]);
+  const flags = await collectorFlags(collector, "shared");
+  const first = await runRunner([...flags, "--json", "--", "sh", "-c", "ls / >/dev/null"]);
+  const second = await runRunner([...flags, "--json", "--", "true"]);
   assertEquals([first.code, second.code], [0, 0], first.stderr + second.stderr);
   assert(JSON.parse(first.stdout).programs.some((path: string) => path.endsWith("/ls")));
   assertEquals(JSON.parse(second.stdout).counts, { Exec: 1, Exit: 1 });
@@ -196,15 +151,9 @@ Deno.test("a log dir that does not match the reused collector's is reported, not
   await using collector = await startTestCollector();
   const wrong = await Deno.makeTempDir({ prefix: "runner-wrong-logs-" });
   try {
+    const flags = await collectorFlags({ socket: collector.socket, logDir: wrong }, "wrong-dir");
     const result = await runRunner([
-      "--socket",
-      collector.socket,
-      "--log-dir",
-      wrong,
-      "--session",
-      "wrong-dir",
-      "--shim",
-      await testShim(),
+      ...flags,
       "--json",
       "--",
       "sh",
@@ -229,8 +178,7 @@ Deno.test("an environment larger than the collector's line limit still gives a s
   const big: Record<string, string> = {};
   for (let i = 0; i < 12; i++) big[`BIG_${i}`] = "x".repeat(100_000);
   const result = await runRunner(
-    ["--socket", collector.socket, "--log-dir", collector.logDir, "--session", "big-env"]
-      .concat(["--shim", await testShim(), "--quiet", "--", "true"]),
+    [...(await collectorFlags(collector, "big-env")), "--quiet", "--", "true"],
     { env: baseEnv(big) },
   );
   assertEquals(result.code, 0, result.stderr);

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
-import { readUntil, spawnRunner, testShim } from "./helpers.ts";
+import { collectorFlags, readUntil, spawnRunner } from "./helpers.ts";
 
 /** A child that reports which signal it got and exits with a code naming it. */
 const TRAPPING_CHILD = [
@@ -14,14 +14,7 @@ for (const [signal, code] of [["SIGTERM", 13], ["SIGINT", 12], ["SIGHUP", 11]] a
   Deno.test(`${signal} sent to run is forwarded to the command, whose exit status run returns`, async () => {
     await using collector = await startTestCollector();
     const runner = spawnRunner([
-      "--socket",
-      collector.socket,
-      "--log-dir",
-      collector.logDir,
-      "--session",
-      `sig-${signal}`,
-      "--shim",
-      await testShim(),
+      ...(await collectorFlags(collector, `sig-${signal}`)),
       "--quiet",
       "--",
       ...TRAPPING_CHILD,
