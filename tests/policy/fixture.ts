@@ -5,7 +5,7 @@
  * @module
  */
 import { startTestCollector, type StoredLine, type TestCollector } from "../support/collector.ts";
-import { assertValidShimEvents, type RunResult, runUnderShim } from "../support/shim.ts";
+import { type RunResult, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { type Policy, POLICY_ENV, writeCompactPolicy } from "../../policy/mod.ts";
 
 /** The system Python (dynamically linked, so the shim is loaded into it), else python3 on PATH. */
@@ -58,12 +58,11 @@ export async function policyFixture(build: (dir: string) => Policy): Promise<Pol
         env: { [POLICY_ENV]: compact, ...options.env },
       }),
     async waitForDenies(session, count = 1) {
-      const events = await collector.waitForEvents(
+      return await waitForShimEvents(
+        collector,
         session,
         (events) => denies(events).length >= count,
       );
-      assertValidShimEvents(events);
-      return events;
     },
     async [Symbol.asyncDispose]() {
       await collector[Symbol.asyncDispose]();

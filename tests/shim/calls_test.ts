@@ -5,14 +5,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import {
-  assertNothingRejected,
-  assertValidShimEvents,
-  compileC,
-  eventsOf,
-  payloadOf,
-  runUnderShim,
-} from "../support/shim.ts";
+import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { CALLS_SOURCE, FORTIFIED_SOURCE } from "./programs.ts";
 
 /** A TCP listener on 127.0.0.1 that accepts and closes connections until disposed. */
@@ -60,12 +53,11 @@ async function runCalls(
 async function callsEvents(): Promise<{ events: StoredLine[]; dir: string }> {
   await using collector = await startTestCollector();
   const { dir } = await runCalls(collector.socket, "calls", true);
-  const events = await collector.waitForEvents(
+  const events = await waitForShimEvents(
+    collector,
     "calls",
     (events) => eventsOf(events, "Exec", "posix_spawnp").length >= 2,
   );
-  assertValidShimEvents(events);
-  await assertNothingRejected(collector.logDir);
   return { events, dir };
 }
 
@@ -76,9 +68,7 @@ Deno.test("every hooked call returns the same result and errno as without the sh
   try {
     assert(plain.stdout.split("\n").length > 35, plain.stdout);
     assertEquals(shimmed.stdout, plain.stdout);
-    const events = await collector.waitForEvents("errno", (e) => e.length >= 35);
-    assertValidShimEvents(events);
-    await assertNothingRejected(collector.logDir);
+    await waitForShimEvents(collector, "errno", (e) => e.length >= 35);
   } finally {
     await Deno.remove(plain.dir, { recursive: true });
     await Deno.remove(shimmed.dir, { recursive: true });
@@ -187,12 +177,11 @@ Deno.test("_FORTIFY_SOURCE open entry points are reported", async () => {
     });
     assertEquals(result.code, 0, result.stderr);
     const calls = ["__open_2", "__open64_2", "__openat_2", "__openat64_2"];
-    const events = await collector.waitForEvents(
+    const events = await waitForShimEvents(
+      collector,
       "fortify",
       (events) => calls.every((call) => eventsOf(events, "Open", call).length === 1),
     );
-    assertValidShimEvents(events);
-    await assertNothingRejected(collector.logDir);
     for (const call of calls) {
       assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
     }

@@ -9,12 +9,11 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import {
-  assertNothingRejected,
-  assertValidShimEvents,
   eventsOf,
   payloadOf,
   requireProgram,
   shimEnv,
+  waitForShimEvents,
 } from "../support/shim.ts";
 
 interface Traced {
@@ -141,13 +140,11 @@ async function crossCheck(
       c.address !== collector.socket && !c.address.startsWith("/var/run/nscd/") &&
       !c.address.startsWith("/run/nscd/")
     );
-    const events = await collector.waitForEvents(session, (events) => {
+    const events = await waitForShimEvents(collector, session, (events) => {
       const seen = new Set(eventsOf(events, "Exec").map((e) => JSON.stringify(payloadOf(e).argv)));
       return traced.execs.every((argv) => seen.has(JSON.stringify(argv))) &&
         eventsOf(events, "Connect").length >= traced.connects.length;
-    }, 20_000);
-    assertValidShimEvents(events);
-    await assertNothingRejected(collector.logDir);
+    }, { timeoutMs: 20_000 });
     return { traced, events };
   } finally {
     await Deno.remove(dir, { recursive: true });

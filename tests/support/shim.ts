@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { buildShim, findZig } from "../../toolchain/mod.ts";
 import { validateEvent } from "../../protocol/mod.ts";
-import { readJsonLines, type StoredLine } from "./collector.ts";
+import { readJsonLines, type StoredLine, type TestCollector } from "./collector.ts";
 
 let built: Promise<string> | undefined;
 
@@ -272,4 +272,30 @@ export async function assertNothingRejected(logDir: string): Promise<void> {
   if (rejected.length > 0) {
     throw new Error(`the collector rejected ${rejected.length} lines: ${JSON.stringify(rejected)}`);
   }
+}
+
+/**
+ * Waits until the session's stored events satisfy `predicate` (as
+ * {@linkcode TestCollector.waitForEvents}), then throws unless every event is a valid protocol-v1
+ * Shim event and the collector rejected no line; returns the events.
+ *
+ * @example
+ * ```ts
+ * import { startTestCollector } from "./tests/support/collector.ts";
+ * import { waitForShimEvents } from "./tests/support/shim.ts";
+ * await using collector = await startTestCollector();
+ * // ... a program runs under the shim with session "s1" ...
+ * const events = await waitForShimEvents(collector, "s1", (events) => events.length >= 1);
+ * ```
+ */
+export async function waitForShimEvents(
+  collector: TestCollector,
+  session: string,
+  predicate: (events: StoredLine[]) => boolean,
+  options: { timeoutMs?: number } = {},
+): Promise<StoredLine[]> {
+  const events = await collector.waitForEvents(session, predicate, options.timeoutMs);
+  assertValidShimEvents(events);
+  await assertNothingRejected(collector.logDir);
+  return events;
 }
