@@ -66,6 +66,7 @@ Deno.test("with no collector, reconnects are rate-limited and drops are counted 
     const socket = join(dir, "audit.sock");
     const trace = join(dir, "trace");
     const go = join(dir, "go");
+    const done = join(dir, "loop-done");
     const env = await shimEnv({
       socket,
       session: "absent",
@@ -78,9 +79,11 @@ Deno.test("with no collector, reconnects are rate-limited and drops are counted 
       "5000",
       go,
       "/etc/passwd",
+      done,
     ], env);
-    // Let the loop run against the missing socket, then bring the collector up.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The whole loop runs against the missing socket (however slow the machine), then the
+    // collector comes up; the final open comes more than one reconnect interval later.
+    await waitForPath(done, 60_000);
     await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
     await touchAfter(go, 400);
     const out = await child.output();
