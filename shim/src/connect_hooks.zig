@@ -47,24 +47,39 @@ fn reportConnect(
     );
 }
 
-/// connect: every stream connection and connected datagram socket.
-fn hookConnect(fd: c_int, addr: real.Sockaddr, len: u32) callconv(.c) c_int {
-    switch (policy.decideConnect("connect", addr, len)) {
-        .allow => {},
-        .deny => |e| {
-            sys.setErrno(e);
-            return -1;
-        },
+/// Where a call sends: the socket and the destination address as the caller gave it.
+const Peer = struct { fd: c_int, addr: real.Sockaddr, len: u32 };
+
+/// connect, and sendto/sendmsg with a destination: the policy decides on the address before the
+/// real call (`args` are its arguments, `R` its result type), the event reports the address with
+/// the result, and the caller sees the real call's errno. Without a destination (a send on a
+/// connected socket) only the real call runs, so a busy socket's sends cost nothing extra.
+fn toPeer(comptime call: [:0]const u8, comptime R: type, peer: Peer, args: anytype) R {
+    const named = peer.addr != null and peer.len > 0;
+    if (named) {
+        switch (policy.decideConnect(call, peer.addr, peer.len)) {
+            .allow => {},
+            .deny => |e| {
+                sys.setErrno(e);
+                return -1;
+            },
+        }
     }
-    const f = real.get("connect") orelse {
+    const f = real.get(call) orelse {
         sys.setErrno(ENOSYS);
         return -1;
     };
-    const rc = f(fd, addr, len);
+    const rc = @call(.auto, f, args);
+    if (!named) return rc;
     const err = sys.getErrno();
-    reportConnect("connect", fd, addr, len, rc != 0, err);
+    reportConnect(call, peer.fd, peer.addr, peer.len, rc < 0, err);
     sys.setErrno(err);
     return rc;
+}
+
+/// connect: every stream connection and connected datagram socket.
+fn hookConnect(fd: c_int, addr: real.Sockaddr, len: u32) callconv(.c) c_int {
+    return toPeer("connect", c_int, .{ .fd = fd, .addr = addr, .len = len }, .{ fd, addr, len });
 }
 
 /// sendto with a destination: a datagram to a peer without connect() (UDP, Unix datagrams).
@@ -76,50 +91,15 @@ fn hookSendto(
     addr: real.Sockaddr,
     len: u32,
 ) callconv(.c) isize {
-    if (addr != null and len > 0) {
-        switch (policy.decideConnect("sendto", addr, len)) {
-            .allow => {},
-            .deny => |e| {
-                sys.setErrno(e);
-                return -1;
-            },
-        }
-    }
-    const f = real.get("sendto") orelse {
-        sys.setErrno(ENOSYS);
-        return -1;
-    };
-    const rc = f(fd, buf, n, flags, addr, len);
-    if (addr == null or len == 0) return rc;
-    const err = sys.getErrno();
-    reportConnect("sendto", fd, addr, len, rc < 0, err);
-    sys.setErrno(err);
-    return rc;
+    const peer: Peer = .{ .fd = fd, .addr = addr, .len = len };
+    return toPeer("sendto", isize, peer, .{ fd, buf, n, flags, addr, len });
 }
 
 /// sendmsg with msg_name: the same for scatter/gather senders (DNS libraries, QUIC, syslog).
 fn hookSendmsg(fd: c_int, msg: ?*const std.os.linux.msghdr_const, flags: c_int) callconv(.c) isize {
     const name: real.Sockaddr = if (msg) |m| @ptrCast(m.name) else null;
     const len: u32 = if (msg) |m| m.namelen else 0;
-    if (name != null and len > 0) {
-        switch (policy.decideConnect("sendmsg", name, len)) {
-            .allow => {},
-            .deny => |e| {
-                sys.setErrno(e);
-                return -1;
-            },
-        }
-    }
-    const f = real.get("sendmsg") orelse {
-        sys.setErrno(ENOSYS);
-        return -1;
-    };
-    const rc = f(fd, msg, flags);
-    if (name == null or len == 0) return rc;
-    const err = sys.getErrno();
-    reportConnect("sendmsg", fd, name, len, rc < 0, err);
-    sys.setErrno(err);
-    return rc;
+    return toPeer("sendmsg", isize, .{ .fd = fd, .addr = name, .len = len }, .{ fd, msg, flags });
 }
 
 comptime {
