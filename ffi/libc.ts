@@ -8,7 +8,8 @@
  * @module
  */
 
-const SYMBOLS = {
+/** The libc symbols {@linkcode openLibc} binds, with their C signatures. */
+export const LIBC_SYMBOLS = {
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "i64", "pointer"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
@@ -20,7 +21,7 @@ const SYMBOLS = {
 } as const;
 
 /** An open libc handle with the symbols the probe and the runner use. */
-export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 
 /** The outcome of {@linkcode openLibc}: the library, or why it could not be opened. */
 export type LibcResult = { ok: true; libc: Libc } | { ok: false; reason: string };
@@ -41,7 +42,7 @@ export const DEFAULT_LIBC = "libc.so.6";
  */
 export function openLibc(name: string = DEFAULT_LIBC): LibcResult {
   try {
-    return { ok: true, libc: Deno.dlopen(name, SYMBOLS) };
+    return { ok: true, libc: Deno.dlopen(name, LIBC_SYMBOLS) };
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       return { ok: false, reason: `no FFI permission to open ${name} (run with --allow-ffi)` };

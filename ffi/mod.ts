@@ -14,8 +14,15 @@
  * @module
  */
 export { errnoName, type Finding, isKnown, type Known, type Unknown } from "./finding.ts";
-export { DEFAULT_LIBC, type Libc, type LibcResult, openLibc } from "./libc.ts";
-export { classifyWsl, type KernelInfo, readKernelInfo, type WslKind } from "./kernel.ts";
+export { DEFAULT_LIBC, type Libc, LIBC_SYMBOLS, type LibcResult, openLibc } from "./libc.ts";
+export {
+  classifyWsl,
+  type KernelInfo,
+  readKernelInfo,
+  type TextRead,
+  type TextReader,
+  type WslKind,
+} from "./kernel.ts";
 export { type FilterInstall, probeSeccomp, type SeccompInfo, type SeccompMode } from "./seccomp.ts";
 export { probeEnvironment, type ProbeOptions, type ProbeResult } from "./probe.ts";
 export { inForegroundOfTerminal } from "./terminal.ts";

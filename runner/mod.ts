@@ -24,7 +24,14 @@ export {
   SECRET_NAME_PARTS,
 } from "./environment.ts";
 export { agentFromCommand, newSessionId } from "./session.ts";
-export { type CollectorLink, defaultRunLogDir, linkCollector } from "./collector_link.ts";
-export { INSTALLED_SHIM, resolveShim } from "./shim_path.ts";
-export { RunnerEventStream } from "./event_stream.ts";
+export {
+  type CollectorLink,
+  defaultRunLogDir,
+  linkCollector,
+  type LinkCollectorOptions,
+} from "./collector_link.ts";
+export { INSTALLED_SHIM, resolveShim, type ResolveShimOptions } from "./shim_path.ts";
+export { type RunnerEventBody, RunnerEventStream } from "./event_stream.ts";
+export type { AuditEvent, DenyPayload, ExecPayload, ExitPayload } from "../protocol/mod.ts";
+export type { ProbeOptions } from "../ffi/mod.ts";
 export { sessionLogPath } from "./session_log.ts";
