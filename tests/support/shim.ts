@@ -17,6 +17,8 @@ import { buildShim, findZig } from "../../toolchain/mod.ts";
 import { validateEvent } from "../../protocol/mod.ts";
 import { readJsonLines, type StoredLine, type TestCollector } from "./collector.ts";
 
+export type { StoredLine, TestCollector };
+
 let built: Promise<string> | undefined;
 
 /**
@@ -138,9 +140,13 @@ export async function shimEnv(options: ShimRunOptions): Promise<Record<string, s
 
 /** What a program run under the shim did. */
 export interface RunResult {
+  /** The exit code, as Deno.CommandOutput reports it. */
   code: number;
+  /** The signal that killed the program, else null. */
   signal: Deno.Signal | null;
+  /** What the program printed on stdout. */
   stdout: string;
+  /** What the program printed on stderr. */
   stderr: string;
 }
 
