@@ -92,16 +92,22 @@ Deno.test("a vfork child reports its exec without disturbing the parent's state"
       session: "vfork",
     });
     assertEquals(result.code, 0, result.stderr);
+    const markerExec = (events: StoredLine[]) =>
+      eventsOf(events, "Exec", "execve").find((e) =>
+        (payloadOf(e).argv as string[]).includes("vfork-marker")
+      );
+    // The child reports on its own connection, which the collector may store after the parent's
+    // later events: wait for both.
     const events = await waitForShimEvents(
       collector,
       "vfork",
-      (events) => events.some((e) => String(payloadOf(e).path).endsWith("/after")),
+      (events) =>
+        markerExec(events) !== undefined &&
+        events.some((e) => String(payloadOf(e).path).endsWith("/after")),
     );
     const before = events.find((e) => String(payloadOf(e).path).endsWith("/before"))!;
     const after = events.find((e) => String(payloadOf(e).path).endsWith("/after"))!;
-    const exec = eventsOf(events, "Exec", "execve").find((e) =>
-      (payloadOf(e).argv as string[]).includes("vfork-marker")
-    );
+    const exec = markerExec(events);
     assert(exec, "the vfork child's execve is reported");
     assert(pidOf(exec) !== pidOf(before));
     assertEquals(exec.seq, 0);

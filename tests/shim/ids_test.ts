@@ -52,6 +52,7 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
     const early = join(dir, "early");
     const marker = join(dir, "orphan");
     const stuck = join(dir, "never-reparented");
+    const parentFile = join(dir, "parent");
     // Real conditions, no timing guesses: the parent exits only after the child has reported
     // "early" (it waits for the child to close the pipe), and the child reports "orphan" only once
     // the kernel shows it a new parent, plus the shim's documented ppid cache age (at most 1 ms,
@@ -74,7 +75,7 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
       `    open(${JSON.stringify(marker)}, "w").close()`,
       "    os._exit(0)",
       "os.close(w)",
-      `open(${JSON.stringify(join(dir, "parent"))}, "w").close()`,
+      `open(${JSON.stringify(parentFile)}, "w").close()`,
       "os.read(r, 1)",
     ].join("\n");
     const result = await runUnderShim(["python3", "-c", script], {
@@ -87,11 +88,14 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
     const events = await waitForShimEvents(
       collector,
       "orphan",
-      (e) => opened(e, marker) !== undefined || opened(e, stuck) !== undefined,
+      // The parent reported on its own connection, which the collector may store after the child's.
+      (e) =>
+        opened(e, parentFile) !== undefined &&
+        (opened(e, marker) !== undefined || opened(e, stuck) !== undefined),
       { timeoutMs: 40_000 },
     );
     assertEquals(opened(events, stuck), undefined, "the child still saw its parent after 30 s");
-    const parent = opened(events, join(dir, "parent"))!.process as { pid: number };
+    const parent = opened(events, parentFile)!.process as { pid: number };
     const orphan = opened(events, marker)!.process as { pid: number; ppid: number };
     const before = opened(events, early)!.process as { pid: number; ppid: number };
     // While the parent lived the child reported it; after it exited, no longer.
