@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 import { CALLS_SOURCE, FORTIFIED_SOURCE } from "./programs.ts";
 
 /** A TCP listener on 127.0.0.1 that accepts and closes connections until disposed. */
@@ -167,25 +168,22 @@ Deno.test("connect, sendto and sendmsg report the destination and the outcome", 
 Deno.test("_FORTIFY_SOURCE open entry points are reported", async () => {
   const program = await compileC(FORTIFIED_SOURCE);
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-fortify-" });
-  try {
-    const file = join(dir, "f");
-    await Deno.writeTextFile(file, "x");
-    const result = await runUnderShim([program, file, "0"], {
-      socket: collector.socket,
-      session: "fortify",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const calls = ["__open_2", "__open64_2", "__openat_2", "__openat64_2"];
-    const events = await waitForShimEvents(
-      collector,
-      "fortify",
-      (events) => calls.every((call) => eventsOf(events, "Open", call).length === 1),
-    );
-    for (const call of calls) {
-      assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("shim-fortify-");
+  const dir = temp.path;
+  const file = join(dir, "f");
+  await Deno.writeTextFile(file, "x");
+  const result = await runUnderShim([program, file, "0"], {
+    socket: collector.socket,
+    session: "fortify",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const calls = ["__open_2", "__open64_2", "__openat_2", "__openat64_2"];
+  const events = await waitForShimEvents(
+    collector,
+    "fortify",
+    (events) => calls.every((call) => eventsOf(events, "Open", call).length === 1),
+  );
+  for (const call of calls) {
+    assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
   }
 });

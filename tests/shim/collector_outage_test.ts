@@ -13,6 +13,7 @@ import {
   shimEnv,
   waitForShimEvents,
 } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 import { OPENS_SOURCE } from "./programs.ts";
 
 /** Starts `strace -f -o TRACE ... command` with the shim injected. */
@@ -61,51 +62,48 @@ async function touchAfter(file: string, ms: number): Promise<void> {
 
 Deno.test("with no collector, reconnects are rate-limited and drops are counted once it appears", async () => {
   const program = await compileC(OPENS_SOURCE);
-  const dir = await Deno.makeTempDir({ prefix: "shim-absent-" });
-  try {
-    const socket = join(dir, "audit.sock");
-    const trace = join(dir, "trace");
-    const go = join(dir, "go");
-    const done = join(dir, "loop-done");
-    const env = await shimEnv({
-      socket,
-      session: "absent",
-      env: { CONTAINAI_AUDIT_RECONNECT_MS: "200" },
-    });
-    const started = Date.now();
-    const child = spawnTraced(trace, ["-e", "trace=connect"], [
-      program,
-      "/etc/hostname",
-      "5000",
-      go,
-      "/etc/passwd",
-      done,
-    ], env);
-    // The whole loop runs against the missing socket (however slow the machine), then the
-    // collector comes up; the final open comes more than one reconnect interval later.
-    await waitForPath(done, 60_000);
-    await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
-    await touchAfter(go, 400);
-    const out = await child.output();
-    const elapsed = Date.now() - started;
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    const attempts = (await Deno.readTextFile(trace)).split("\n")
-      .filter((line) => line.includes("connect(") && line.includes(socket)).length;
-    assert(attempts >= 1);
-    assert(attempts <= 1 + Math.ceil(elapsed / 200), `${attempts} attempts in ${elapsed} ms`);
-    const events = await waitForShimEvents(
-      collector,
-      "absent",
-      (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
-    );
-    const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
-    const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
-    // The first event delivered after the collector came up reports what was lost before.
-    assert(own.some((e) => (e.dropped as number | undefined ?? 0) > 0));
-    assertEquals(accountedFor(own), (final.seq as number) + 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-absent-");
+  const dir = temp.path;
+  const socket = join(dir, "audit.sock");
+  const trace = join(dir, "trace");
+  const go = join(dir, "go");
+  const done = join(dir, "loop-done");
+  const env = await shimEnv({
+    socket,
+    session: "absent",
+    env: { CONTAINAI_AUDIT_RECONNECT_MS: "200" },
+  });
+  const started = Date.now();
+  const child = spawnTraced(trace, ["-e", "trace=connect"], [
+    program,
+    "/etc/hostname",
+    "5000",
+    go,
+    "/etc/passwd",
+    done,
+  ], env);
+  // The whole loop runs against the missing socket (however slow the machine), then the
+  // collector comes up; the final open comes more than one reconnect interval later.
+  await waitForPath(done, 60_000);
+  await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
+  await touchAfter(go, 400);
+  const out = await child.output();
+  const elapsed = Date.now() - started;
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const attempts = (await Deno.readTextFile(trace)).split("\n")
+    .filter((line) => line.includes("connect(") && line.includes(socket)).length;
+  assert(attempts >= 1);
+  assert(attempts <= 1 + Math.ceil(elapsed / 200), `${attempts} attempts in ${elapsed} ms`);
+  const events = await waitForShimEvents(
+    collector,
+    "absent",
+    (events) => events.some((e) => payloadOf(e).path === "/etc/passwd"),
+  );
+  const final = events.find((e) => payloadOf(e).path === "/etc/passwd")!;
+  const own = events.filter((e) => pidOf(e) === pidOf(final) && e.event_type === "Open");
+  // The first event delivered after the collector came up reports what was lost before.
+  assert(own.some((e) => (e.dropped as number | undefined ?? 0) > 0));
+  assertEquals(accountedFor(own), (final.seq as number) + 1);
 });
 
 Deno.test("with a stalled collector at most one send waits the timeout, the rest drop and are counted", async () => {

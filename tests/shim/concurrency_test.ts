@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 import { FORK_STORM_SOURCE, THREADS_SOURCE, VFORK_SOURCE } from "./programs.ts";
 
 function pidOf(event: StoredLine): number {
@@ -15,107 +16,98 @@ function pidOf(event: StoredLine): number {
 Deno.test("32 threads x 2000 opens arrive as exactly 64,000 whole, valid events", async () => {
   const program = await compileC(THREADS_SOURCE, { args: ["-pthread"] });
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-threads-" });
-  try {
-    const file = join(dir, "target");
-    await Deno.writeTextFile(file, "");
-    const result = await runUnderShim([program, file, "32", "2000"], {
-      socket: collector.socket,
-      session: "threads",
-      // A busy CI machine may keep the collector off the CPU for a while: this test is about
-      // whole lines and exact counts, not about the stall timeout.
-      env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const events = await waitForShimEvents(
-      collector,
-      "threads",
-      (events) => eventsOf(events, "Open").length >= 64_000,
-      { timeoutMs: 60_000 },
-    );
-    const opens = eventsOf(events, "Open").filter((e) => payloadOf(e).path === file);
-    assertEquals(opens.length, 64_000);
-    const tids = new Set(opens.map((e) => (e.process as { tid: number }).tid));
-    assertEquals(tids.size, 32);
-    const seqs = new Set(opens.map((e) => e.seq as number));
-    assertEquals(seqs.size, 64_000);
-    assert(opens.every((e) => e.dropped === undefined));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-threads-");
+  const dir = temp.path;
+  const file = join(dir, "target");
+  await Deno.writeTextFile(file, "");
+  const result = await runUnderShim([program, file, "32", "2000"], {
+    socket: collector.socket,
+    session: "threads",
+    // A busy CI machine may keep the collector off the CPU for a while: this test is about
+    // whole lines and exact counts, not about the stall timeout.
+    env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "threads",
+    (events) => eventsOf(events, "Open").length >= 64_000,
+    { timeoutMs: 60_000 },
+  );
+  const opens = eventsOf(events, "Open").filter((e) => payloadOf(e).path === file);
+  assertEquals(opens.length, 64_000);
+  const tids = new Set(opens.map((e) => (e.process as { tid: number }).tid));
+  assertEquals(tids.size, 32);
+  const seqs = new Set(opens.map((e) => e.seq as number));
+  assertEquals(seqs.size, 64_000);
+  assert(opens.every((e) => e.dropped === undefined));
 });
 
 Deno.test("200 forked children each report with their own pid, seq from 0 and own socket", async () => {
   const program = await compileC(FORK_STORM_SOURCE);
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-fork-" });
-  try {
-    const result = await runUnderShim([program, dir, "200"], {
-      socket: collector.socket,
-      session: "forks",
-      env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const events = await waitForShimEvents(
-      collector,
-      "forks",
-      (events) => eventsOf(events, "Open").length >= 201,
-      { timeoutMs: 30_000 },
-    );
-    const children = eventsOf(events, "Open").filter((e) =>
-      String(payloadOf(e).path).includes("/child-")
-    );
-    assertEquals(children.length, 200);
-    assertEquals(new Set(children.map(pidOf)).size, 200);
-    assert(children.every((e) => e.seq === 0), "each child counts its own events from 0");
-    const ids = children.map((e) => e.process as { pid: number; tid: number });
-    assert(ids.every((p) => p.tid === p.pid), "a forked child reports its own tid");
-    // The parent's socket, as the parent saw it; a child that reused it would list it too.
-    const lines = result.stdout.trim().split("\n").map((line) => line.split(" "));
-    const parentSockets = lines.filter(([who]) => who === "parent").map(([, , inode]) => inode);
-    assertEquals(parentSockets.length, 1);
-    const childSockets = lines.filter(([who]) => who === "child");
-    assertEquals(new Set(childSockets.map(([, pid]) => pid)).size, 200);
-    assert(childSockets.every(([, , inode]) => inode !== parentSockets[0]));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-fork-");
+  const dir = temp.path;
+  const result = await runUnderShim([program, dir, "200"], {
+    socket: collector.socket,
+    session: "forks",
+    env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "forks",
+    (events) => eventsOf(events, "Open").length >= 201,
+    { timeoutMs: 30_000 },
+  );
+  const children = eventsOf(events, "Open").filter((e) =>
+    String(payloadOf(e).path).includes("/child-")
+  );
+  assertEquals(children.length, 200);
+  assertEquals(new Set(children.map(pidOf)).size, 200);
+  assert(children.every((e) => e.seq === 0), "each child counts its own events from 0");
+  const ids = children.map((e) => e.process as { pid: number; tid: number });
+  assert(ids.every((p) => p.tid === p.pid), "a forked child reports its own tid");
+  // The parent's socket, as the parent saw it; a child that reused it would list it too.
+  const lines = result.stdout.trim().split("\n").map((line) => line.split(" "));
+  const parentSockets = lines.filter(([who]) => who === "parent").map(([, , inode]) => inode);
+  assertEquals(parentSockets.length, 1);
+  const childSockets = lines.filter(([who]) => who === "child");
+  assertEquals(new Set(childSockets.map(([, pid]) => pid)).size, 200);
+  assert(childSockets.every(([, , inode]) => inode !== parentSockets[0]));
 });
 
 Deno.test("a vfork child reports its exec without disturbing the parent's state", async () => {
   const program = await compileC(VFORK_SOURCE);
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-vfork-" });
-  try {
-    const result = await runUnderShim([program, dir], {
-      socket: collector.socket,
-      session: "vfork",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const markerExec = (events: StoredLine[]) =>
-      eventsOf(events, "Exec", "execve").find((e) =>
-        (payloadOf(e).argv as string[]).includes("vfork-marker")
-      );
-    // The child reports on its own connection, which the collector may store after the parent's
-    // later events: wait for both.
-    const events = await waitForShimEvents(
-      collector,
-      "vfork",
-      (events) =>
-        markerExec(events) !== undefined &&
-        events.some((e) => String(payloadOf(e).path).endsWith("/after")),
+  await using temp = await tempDir("shim-vfork-");
+  const dir = temp.path;
+  const result = await runUnderShim([program, dir], {
+    socket: collector.socket,
+    session: "vfork",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const markerExec = (events: StoredLine[]) =>
+    eventsOf(events, "Exec", "execve").find((e) =>
+      (payloadOf(e).argv as string[]).includes("vfork-marker")
     );
-    const before = events.find((e) => String(payloadOf(e).path).endsWith("/before"))!;
-    const after = events.find((e) => String(payloadOf(e).path).endsWith("/after"))!;
-    const exec = markerExec(events);
-    assert(exec, "the vfork child's execve is reported");
-    assert(pidOf(exec) !== pidOf(before));
-    assertEquals(exec.seq, 0);
-    assertEquals((exec.process as { ppid: number }).ppid, pidOf(before));
-    // The parent's numbering continues without a gap: the child did not touch it.
-    assertEquals(pidOf(after), pidOf(before));
-    assertEquals(after.seq, (before.seq as number) + 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // The child reports on its own connection, which the collector may store after the parent's
+  // later events: wait for both.
+  const events = await waitForShimEvents(
+    collector,
+    "vfork",
+    (events) =>
+      markerExec(events) !== undefined &&
+      events.some((e) => String(payloadOf(e).path).endsWith("/after")),
+  );
+  const before = events.find((e) => String(payloadOf(e).path).endsWith("/before"))!;
+  const after = events.find((e) => String(payloadOf(e).path).endsWith("/after"))!;
+  const exec = markerExec(events);
+  assert(exec, "the vfork child's execve is reported");
+  assert(pidOf(exec) !== pidOf(before));
+  assertEquals(exec.seq, 0);
+  assertEquals((exec.process as { ppid: number }).ppid, pidOf(before));
+  // The parent's numbering continues without a gap: the child did not touch it.
+  assertEquals(pidOf(after), pidOf(before));
+  assertEquals(after.seq, (before.seq as number) + 1);
 });

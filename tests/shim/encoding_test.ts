@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector } from "../support/collector.ts";
 import { eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 import { findZig } from "../../toolchain/mod.ts";
 
 Deno.test("an exec larger than the event size limit is cut, marked truncated and still valid", async () => {
@@ -35,24 +36,21 @@ Deno.test("an exec larger than the event size limit is cut, marked truncated and
 
 Deno.test("a path that is not valid UTF-8 is reported with U+FFFD in a valid event", async () => {
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-utf8-" });
-  try {
-    // printf writes the raw byte 0xff into the name; the shell opens it for writing.
-    const result = await runUnderShim(["/bin/sh", "-c", `: > "${dir}/$(printf 'a\\377b')"`], {
-      socket: collector.socket,
-      session: "utf8",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const events = await waitForShimEvents(
-      collector,
-      "utf8",
-      (e) => eventsOf(e, "Open").some((x) => String(payloadOf(x).path).startsWith(dir)),
-    );
-    const open = eventsOf(events, "Open").find((x) => String(payloadOf(x).path).startsWith(dir))!;
-    assertEquals(payloadOf(open).path, `${dir}/a\ufffdb`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-utf8-");
+  const dir = temp.path;
+  // printf writes the raw byte 0xff into the name; the shell opens it for writing.
+  const result = await runUnderShim(["/bin/sh", "-c", `: > "${dir}/$(printf 'a\\377b')"`], {
+    socket: collector.socket,
+    session: "utf8",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "utf8",
+    (e) => eventsOf(e, "Open").some((x) => String(payloadOf(x).path).startsWith(dir)),
+  );
+  const open = eventsOf(events, "Open").find((x) => String(payloadOf(x).path).startsWith(dir))!;
+  assertEquals(payloadOf(open).path, `${dir}/a\ufffdb`);
 });
 
 Deno.test("values of secret-looking variables are redacted, other values kept", async () => {
@@ -104,28 +102,25 @@ Deno.test("CONTAINAI_AUDIT_REDACT replaces the secret-name patterns", async () =
 
 Deno.test("CONTAINAI_AUDIT_OPEN_EXCLUDE leaves out opens under the listed prefixes", async () => {
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-exclude-" });
-  try {
-    await Deno.writeTextFile(join(dir, "kept"), "");
-    const result = await runUnderShim(
-      ["/bin/sh", "-c", `cat /etc/hostname /proc/self/status ${join(dir, "kept")} > /dev/null`],
-      {
-        socket: collector.socket,
-        session: "exclude",
-        env: { CONTAINAI_AUDIT_OPEN_EXCLUDE: "/etc/:/proc/" },
-      },
-    );
-    assertEquals(result.code, 0, result.stderr);
-    const events = await collector.waitForEvents(
-      "exclude",
-      (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "kept")),
-    );
-    const paths = eventsOf(events, "Open").map((x) => String(payloadOf(x).path));
-    assert(!paths.some((p) => p.startsWith("/etc/") || p.startsWith("/proc/")), paths.join());
-    assert(paths.includes("/dev/null"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-exclude-");
+  const dir = temp.path;
+  await Deno.writeTextFile(join(dir, "kept"), "");
+  const result = await runUnderShim(
+    ["/bin/sh", "-c", `cat /etc/hostname /proc/self/status ${join(dir, "kept")} > /dev/null`],
+    {
+      socket: collector.socket,
+      session: "exclude",
+      env: { CONTAINAI_AUDIT_OPEN_EXCLUDE: "/etc/:/proc/" },
+    },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const events = await collector.waitForEvents(
+    "exclude",
+    (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "kept")),
+  );
+  const paths = eventsOf(events, "Open").map((x) => String(payloadOf(x).path));
+  assert(!paths.some((p) => p.startsWith("/etc/") || p.startsWith("/proc/")), paths.join());
+  assert(paths.includes("/dev/null"));
 });
 
 Deno.test("the shim's Zig unit tests pass (JSON escaping, timestamps, flags, addresses, env)", async () => {

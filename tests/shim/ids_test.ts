@@ -6,103 +6,98 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 Deno.test("events after setresgid/setresuid carry the new gid and uid", {
   ignore: Deno.uid() !== 0,
 }, async () => {
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-ids-" });
-  try {
-    await Deno.chmod(dir, 0o777);
-    const script = [
-      "import os",
-      `open(${JSON.stringify(join(dir, "as-root"))}, "w").close()`,
-      "os.setresgid(65534, 65534, 65534)",
-      `open(${JSON.stringify(join(dir, "as-nogroup"))}, "w").close()`,
-      "os.setresuid(65534, 65534, 65534)",
-      `open(${JSON.stringify(join(dir, "as-nobody"))}, "w").close()`,
-    ].join("\n");
-    const result = await runUnderShim(["python3", "-c", script], {
-      socket: collector.socket,
-      session: "ids",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const events = await waitForShimEvents(
-      collector,
-      "ids",
-      (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "as-nobody")),
-    );
-    const processOf = (name: string) =>
-      eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, name))!.process as {
-        uid: number;
-        gid: number;
-      };
-    assertEquals([processOf("as-root").uid, processOf("as-root").gid], [0, 0]);
-    assertEquals([processOf("as-nogroup").uid, processOf("as-nogroup").gid], [0, 65534]);
-    assertEquals([processOf("as-nobody").uid, processOf("as-nobody").gid], [65534, 65534]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-ids-");
+  const dir = temp.path;
+  await Deno.chmod(dir, 0o777);
+  const script = [
+    "import os",
+    `open(${JSON.stringify(join(dir, "as-root"))}, "w").close()`,
+    "os.setresgid(65534, 65534, 65534)",
+    `open(${JSON.stringify(join(dir, "as-nogroup"))}, "w").close()`,
+    "os.setresuid(65534, 65534, 65534)",
+    `open(${JSON.stringify(join(dir, "as-nobody"))}, "w").close()`,
+  ].join("\n");
+  const result = await runUnderShim(["python3", "-c", script], {
+    socket: collector.socket,
+    session: "ids",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "ids",
+    (e) => eventsOf(e, "Open").some((x) => payloadOf(x).path === join(dir, "as-nobody")),
+  );
+  const processOf = (name: string) =>
+    eventsOf(events, "Open").find((x) => payloadOf(x).path === join(dir, name))!.process as {
+      uid: number;
+      gid: number;
+    };
+  assertEquals([processOf("as-root").uid, processOf("as-root").gid], [0, 0]);
+  assertEquals([processOf("as-nogroup").uid, processOf("as-nogroup").gid], [0, 65534]);
+  assertEquals([processOf("as-nobody").uid, processOf("as-nobody").gid], [65534, 65534]);
 });
 
 Deno.test("a child whose parent exited reports its new parent, not the old one", async () => {
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-orphan-" });
-  try {
-    const early = join(dir, "early");
-    const marker = join(dir, "orphan");
-    const stuck = join(dir, "never-reparented");
-    const parentFile = join(dir, "parent");
-    // Real conditions, no timing guesses: the parent exits only after the child has reported
-    // "early" (it waits for the child to close the pipe), and the child reports "orphan" only once
-    // the kernel shows it a new parent, plus the shim's documented ppid cache age (at most 1 ms,
-    // shim/src/ids.zig), so an event may no longer carry the exited parent.
-    const script = [
-      "import os, time",
-      "parent = os.getpid()",
-      "r, w = os.pipe()",
-      "if os.fork() == 0:",
-      "    os.close(r)",
-      `    open(${JSON.stringify(early)}, "w").close()`,
-      "    os.close(w)",
-      "    deadline = time.monotonic() + 30",
-      "    while os.getppid() == parent:",
-      "        if time.monotonic() > deadline:",
-      `            open(${JSON.stringify(stuck)}, "w").close()`,
-      "            os._exit(1)",
-      "        time.sleep(0.005)",
-      "    time.sleep(0.005)",
-      `    open(${JSON.stringify(marker)}, "w").close()`,
-      "    os._exit(0)",
-      "os.close(w)",
-      `open(${JSON.stringify(parentFile)}, "w").close()`,
-      "os.read(r, 1)",
-    ].join("\n");
-    const result = await runUnderShim(["python3", "-c", script], {
-      socket: collector.socket,
-      session: "orphan",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const opened = (events: StoredLine[], path: string) =>
-      eventsOf(events, "Open").find((x) => payloadOf(x).path === path);
-    const events = await waitForShimEvents(
-      collector,
-      "orphan",
-      // The parent reported on its own connection, which the collector may store after the child's.
-      (e) =>
-        opened(e, parentFile) !== undefined &&
-        (opened(e, marker) !== undefined || opened(e, stuck) !== undefined),
-      { timeoutMs: 40_000 },
-    );
-    assertEquals(opened(events, stuck), undefined, "the child still saw its parent after 30 s");
-    const parent = opened(events, parentFile)!.process as { pid: number };
-    const orphan = opened(events, marker)!.process as { pid: number; ppid: number };
-    const before = opened(events, early)!.process as { pid: number; ppid: number };
-    // While the parent lived the child reported it; after it exited, no longer.
-    assertEquals(before.ppid, parent.pid);
-    assertEquals(orphan.pid, before.pid);
-    assertEquals(orphan.ppid !== parent.pid, true, `ppid ${orphan.ppid} is the exited parent`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-orphan-");
+  const dir = temp.path;
+  const early = join(dir, "early");
+  const marker = join(dir, "orphan");
+  const stuck = join(dir, "never-reparented");
+  const parentFile = join(dir, "parent");
+  // Real conditions, no timing guesses: the parent exits only after the child has reported
+  // "early" (it waits for the child to close the pipe), and the child reports "orphan" only once
+  // the kernel shows it a new parent, plus the shim's documented ppid cache age (at most 1 ms,
+  // shim/src/ids.zig), so an event may no longer carry the exited parent.
+  const script = [
+    "import os, time",
+    "parent = os.getpid()",
+    "r, w = os.pipe()",
+    "if os.fork() == 0:",
+    "    os.close(r)",
+    `    open(${JSON.stringify(early)}, "w").close()`,
+    "    os.close(w)",
+    "    deadline = time.monotonic() + 30",
+    "    while os.getppid() == parent:",
+    "        if time.monotonic() > deadline:",
+    `            open(${JSON.stringify(stuck)}, "w").close()`,
+    "            os._exit(1)",
+    "        time.sleep(0.005)",
+    "    time.sleep(0.005)",
+    `    open(${JSON.stringify(marker)}, "w").close()`,
+    "    os._exit(0)",
+    "os.close(w)",
+    `open(${JSON.stringify(parentFile)}, "w").close()`,
+    "os.read(r, 1)",
+  ].join("\n");
+  const result = await runUnderShim(["python3", "-c", script], {
+    socket: collector.socket,
+    session: "orphan",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const opened = (events: StoredLine[], path: string) =>
+    eventsOf(events, "Open").find((x) => payloadOf(x).path === path);
+  const events = await waitForShimEvents(
+    collector,
+    "orphan",
+    // The parent reported on its own connection, which the collector may store after the child's.
+    (e) =>
+      opened(e, parentFile) !== undefined &&
+      (opened(e, marker) !== undefined || opened(e, stuck) !== undefined),
+    { timeoutMs: 40_000 },
+  );
+  assertEquals(opened(events, stuck), undefined, "the child still saw its parent after 30 s");
+  const parent = opened(events, parentFile)!.process as { pid: number };
+  const orphan = opened(events, marker)!.process as { pid: number; ppid: number };
+  const before = opened(events, early)!.process as { pid: number; ppid: number };
+  // While the parent lived the child reported it; after it exited, no longer.
+  assertEquals(before.ppid, parent.pid);
+  assertEquals(orphan.pid, before.pid);
+  assertEquals(orphan.ppid !== parent.pid, true, `ppid ${orphan.ppid} is the exited parent`);
 });

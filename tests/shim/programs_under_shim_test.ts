@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 function execArgvs(events: StoredLine[]): string[][] {
   return eventsOf(events, "Exec").map((e) => payloadOf(e).argv as string[]);
@@ -85,26 +86,23 @@ Deno.test("Node child_process exec and spawn are reported", async () => {
 
 Deno.test("every stage of a bash pipeline and its redirections are reported", async () => {
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-bash-" });
-  try {
-    const out = join(dir, "out.txt");
-    const result = await runUnderShim(
-      ["bash", "-c", `printf 'a\\nb\\n' | tr a-z A-Z | sort -r > ${out}; wc -l < ${out}`],
-      { socket: collector.socket, session: "bash" },
-    );
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(result.stdout.trim(), "2");
-    const events = await waitForShimEvents(
-      collector,
-      "bash",
-      (e) =>
-        hasExec(e, ["tr", "a-z", "A-Z"]) && hasExec(e, ["sort", "-r"]) && hasExec(e, ["wc", "-l"]),
-    );
-    const writes = eventsOf(events, "Open").map(payloadOf).filter((p) => p.path === out);
-    assertEquals(writes.length, 2);
-    assertEquals(writes[0].flags, ["O_WRONLY", "O_CREAT", "O_TRUNC"]);
-    assertEquals(writes[1].flags, ["O_RDONLY"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-bash-");
+  const dir = temp.path;
+  const out = join(dir, "out.txt");
+  const result = await runUnderShim(
+    ["bash", "-c", `printf 'a\\nb\\n' | tr a-z A-Z | sort -r > ${out}; wc -l < ${out}`],
+    { socket: collector.socket, session: "bash" },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stdout.trim(), "2");
+  const events = await waitForShimEvents(
+    collector,
+    "bash",
+    (e) =>
+      hasExec(e, ["tr", "a-z", "A-Z"]) && hasExec(e, ["sort", "-r"]) && hasExec(e, ["wc", "-l"]),
+  );
+  const writes = eventsOf(events, "Open").map(payloadOf).filter((p) => p.path === out);
+  assertEquals(writes.length, 2);
+  assertEquals(writes[0].flags, ["O_WRONLY", "O_CREAT", "O_TRUNC"]);
+  assertEquals(writes[1].flags, ["O_RDONLY"]);
 });

@@ -14,6 +14,7 @@ import {
   shimLibrary,
   waitForShimEvents,
 } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 import {
   ALTSTACK_SOURCE,
   FD_REUSE_SOURCE,
@@ -29,33 +30,30 @@ function pathsOf(events: Record<string, unknown>[]): string[] {
 Deno.test("a signal handler that opens files during hooked calls neither deadlocks nor corrupts events", async () => {
   const program = await compileC(SIGNALS_SOURCE);
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-signals-" });
-  try {
-    const file = join(dir, "main");
-    await Deno.writeTextFile(file, "");
-    const result = await runUnderShim([program, file, "20000"], {
-      socket: collector.socket,
-      session: "signals",
-      env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const handled = Number(result.stdout.trim());
-    assert(handled > 0, "the timer fired during the loop");
-    const count = (events: StoredLine[], path: string) =>
-      pathsOf(events).filter((p) => p === path).length;
-    // Handler events sent on their own connection may land after the loop's: wait for both.
-    const events = await waitForShimEvents(
-      collector,
-      "signals",
-      (events) => count(events, file) >= 20000 && count(events, "/dev/null") >= handled,
-      { timeoutMs: 40_000 },
-    );
-    const paths = pathsOf(events);
-    assertEquals(paths.filter((p) => p === file).length, 20000);
-    assertEquals(paths.filter((p) => p === "/dev/null").length, handled);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-signals-");
+  const dir = temp.path;
+  const file = join(dir, "main");
+  await Deno.writeTextFile(file, "");
+  const result = await runUnderShim([program, file, "20000"], {
+    socket: collector.socket,
+    session: "signals",
+    env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const handled = Number(result.stdout.trim());
+  assert(handled > 0, "the timer fired during the loop");
+  const count = (events: StoredLine[], path: string) =>
+    pathsOf(events).filter((p) => p === path).length;
+  // Handler events sent on their own connection may land after the loop's: wait for both.
+  const events = await waitForShimEvents(
+    collector,
+    "signals",
+    (events) => count(events, file) >= 20000 && count(events, "/dev/null") >= handled,
+    { timeoutMs: 40_000 },
+  );
+  const paths = pathsOf(events);
+  assertEquals(paths.filter((p) => p === file).length, 20000);
+  assertEquals(paths.filter((p) => p === "/dev/null").length, handled);
 });
 
 Deno.test("an open in a signal handler on a small alternate stack needs at most 1.5 KiB more under the shim", async () => {
@@ -81,25 +79,22 @@ Deno.test("an open in a signal handler on a small alternate stack needs at most 
 Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the program's files", async () => {
   const program = await compileC(FD_REUSE_SOURCE);
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-fds-" });
-  try {
-    const result = await runUnderShim([program, dir], {
-      socket: collector.socket,
-      session: "fds",
-    });
-    assertEquals(result.code, 0, result.stderr);
-    const events = await waitForShimEvents(
-      collector,
-      "fds",
-      (events) => pathsOf(events).includes(join(dir, "last")),
-    );
-    assertEquals(await Deno.readTextFile(join(dir, "victim")), "");
-    const paths = pathsOf(events);
-    for (const name of ["first", "after-close-range", "victim", "after-dup2", "last"]) {
-      assert(paths.includes(join(dir, name)), `${name} was reported`);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("shim-fds-");
+  const dir = temp.path;
+  const result = await runUnderShim([program, dir], {
+    socket: collector.socket,
+    session: "fds",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "fds",
+    (events) => pathsOf(events).includes(join(dir, "last")),
+  );
+  assertEquals(await Deno.readTextFile(join(dir, "victim")), "");
+  const paths = pathsOf(events);
+  for (const name of ["first", "after-close-range", "victim", "after-dup2", "last"]) {
+    assert(paths.includes(join(dir, name)), `${name} was reported`);
   }
 });
 
@@ -149,29 +144,26 @@ Deno.test("another preloaded library hooking open keeps working beside the shim,
   const other = await compileC(OTHER_PRELOAD_SOURCE, { args: ["-shared", "-fPIC", "-ldl"] });
   const program = await compileC(THREADS_SOURCE, { args: ["-pthread"] });
   const shim = await shimLibrary();
-  const dir = await Deno.makeTempDir({ prefix: "shim-other-" });
-  try {
-    const file = join(dir, "target");
-    await Deno.writeTextFile(file, "");
-    for (const [index, preload] of [`${other}:${shim}`, `${shim}:${other}`].entries()) {
-      await using collector = await startTestCollector();
-      const session = `other-${index}`;
-      const count = join(dir, `count-${index}`);
-      const result = await runUnderShim([program, file, "1", "10"], {
-        socket: collector.socket,
-        session,
-        env: { LD_PRELOAD: preload, OTHER_PRELOAD_COUNT: count },
-      });
-      assertEquals(result.code, 0, result.stderr);
-      const events = await waitForShimEvents(
-        collector,
-        session,
-        (events) => pathsOf(events).filter((p) => p === file).length >= 10,
-      );
-      assertEquals(pathsOf(events).filter((p) => p === file).length, 10, preload);
-      assertEquals((await Deno.readTextFile(count)).trim(), "10", preload);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("shim-other-");
+  const dir = temp.path;
+  const file = join(dir, "target");
+  await Deno.writeTextFile(file, "");
+  for (const [index, preload] of [`${other}:${shim}`, `${shim}:${other}`].entries()) {
+    await using collector = await startTestCollector();
+    const session = `other-${index}`;
+    const count = join(dir, `count-${index}`);
+    const result = await runUnderShim([program, file, "1", "10"], {
+      socket: collector.socket,
+      session,
+      env: { LD_PRELOAD: preload, OTHER_PRELOAD_COUNT: count },
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const events = await waitForShimEvents(
+      collector,
+      session,
+      (events) => pathsOf(events).filter((p) => p === file).length >= 10,
+    );
+    assertEquals(pathsOf(events).filter((p) => p === file).length, 10, preload);
+    assertEquals((await Deno.readTextFile(count)).trim(), "10", preload);
   }
 });

@@ -15,6 +15,7 @@ import {
   shimEnv,
   waitForShimEvents,
 } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 interface Traced {
   execs: string[][];
@@ -105,50 +106,47 @@ async function crossCheck(
 ): Promise<{ traced: Traced; events: StoredLine[] }> {
   requireProgram("strace", "apt-get install strace");
   await using collector = await startTestCollector();
-  const dir = await Deno.makeTempDir({ prefix: "shim-strace-" });
-  try {
-    const trace = join(dir, "trace");
-    const env = await shimEnv({ socket: collector.socket, session });
-    // strace itself runs without the shim; -E gives the traced command the shim's variables.
-    const injected = Object.entries(env).flatMap(([k, v]) => ["-E", `${k}=${v}`]);
-    const out = await new Deno.Command("strace", {
-      args: [
-        "-f",
-        "-v",
-        "-s",
-        "65536",
-        "-e",
-        "trace=execve,connect",
-        "-o",
-        trace,
-        ...injected,
-        "--",
-        ...command,
-      ],
-      cwd: options.cwd,
-      env: { PATH: env.PATH, HOME: env.HOME },
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    const traced = parseTrace(await Deno.readTextFile(trace));
-    // The first execve is strace starting the command: the shim is not loaded yet.
-    traced.execs.shift();
-    // glibc's internal connects (nscd) and the shim's own connections are not program connects.
-    traced.connects = traced.connects.filter((c) =>
-      c.address !== collector.socket && !c.address.startsWith("/var/run/nscd/") &&
-      !c.address.startsWith("/run/nscd/")
-    );
-    const events = await waitForShimEvents(collector, session, (events) => {
-      const seen = new Set(eventsOf(events, "Exec").map((e) => JSON.stringify(payloadOf(e).argv)));
-      return traced.execs.every((argv) => seen.has(JSON.stringify(argv))) &&
-        eventsOf(events, "Connect").length >= traced.connects.length;
-    }, { timeoutMs: 20_000 });
-    return { traced, events };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-strace-");
+  const dir = temp.path;
+  const trace = join(dir, "trace");
+  const env = await shimEnv({ socket: collector.socket, session });
+  // strace itself runs without the shim; -E gives the traced command the shim's variables.
+  const injected = Object.entries(env).flatMap(([k, v]) => ["-E", `${k}=${v}`]);
+  const out = await new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-v",
+      "-s",
+      "65536",
+      "-e",
+      "trace=execve,connect",
+      "-o",
+      trace,
+      ...injected,
+      "--",
+      ...command,
+    ],
+    cwd: options.cwd,
+    env: { PATH: env.PATH, HOME: env.HOME },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const traced = parseTrace(await Deno.readTextFile(trace));
+  // The first execve is strace starting the command: the shim is not loaded yet.
+  traced.execs.shift();
+  // glibc's internal connects (nscd) and the shim's own connections are not program connects.
+  traced.connects = traced.connects.filter((c) =>
+    c.address !== collector.socket && !c.address.startsWith("/var/run/nscd/") &&
+    !c.address.startsWith("/run/nscd/")
+  );
+  const events = await waitForShimEvents(collector, session, (events) => {
+    const seen = new Set(eventsOf(events, "Exec").map((e) => JSON.stringify(payloadOf(e).argv)));
+    return traced.execs.every((argv) => seen.has(JSON.stringify(argv))) &&
+      eventsOf(events, "Connect").length >= traced.connects.length;
+  }, { timeoutMs: 20_000 });
+  return { traced, events };
 }
 
 function assertAllExecsLogged(traced: Traced, events: StoredLine[]): void {
@@ -167,33 +165,27 @@ function assertAllConnectsLogged(traced: Traced, events: StoredLine[]): void {
 }
 
 Deno.test("strace cross-check: every execve git makes is in the log", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shim-git-" });
-  try {
-    const script = "git init -q repo && cd repo && echo x > f && git add f && " +
-      "git -c user.name=t -c user.email=t@t commit -qm one && git log --oneline | cat && " +
-      "git status --short";
-    const { traced, events } = await crossCheck("strace-git", ["/bin/sh", "-c", script], {
-      cwd: dir,
-    });
-    assert(traced.execs.length >= 5, `${traced.execs.length} execs traced`);
-    assertAllExecsLogged(traced, events);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-git-");
+  const dir = temp.path;
+  const script = "git init -q repo && cd repo && echo x > f && git add f && " +
+    "git -c user.name=t -c user.email=t@t commit -qm one && git log --oneline | cat && " +
+    "git status --short";
+  const { traced, events } = await crossCheck("strace-git", ["/bin/sh", "-c", script], {
+    cwd: dir,
+  });
+  assert(traced.execs.length >= 5, `${traced.execs.length} execs traced`);
+  assertAllExecsLogged(traced, events);
 });
 
 Deno.test("strace cross-check: every execve of a gcc compile is in the log", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shim-gcc-" });
-  try {
-    await Deno.writeTextFile(join(dir, "hello.c"), "int main(void) { return 0; }\n");
-    const { traced, events } = await crossCheck("strace-gcc", ["gcc", "-o", "hello", "hello.c"], {
-      cwd: dir,
-    });
-    assert(traced.execs.some((argv) => argv[0].endsWith("cc1")), "cc1 ran");
-    assertAllExecsLogged(traced, events);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("shim-gcc-");
+  const dir = temp.path;
+  await Deno.writeTextFile(join(dir, "hello.c"), "int main(void) { return 0; }\n");
+  const { traced, events } = await crossCheck("strace-gcc", ["gcc", "-o", "hello", "hello.c"], {
+    cwd: dir,
+  });
+  assert(traced.execs.some((argv) => argv[0].endsWith("cc1")), "cc1 ran");
+  assertAllExecsLogged(traced, events);
 });
 
 Deno.test("strace cross-check: python's children and connects are in the log", async () => {
