@@ -291,60 +291,52 @@ fn shellPayload(
     return .{ .call = call, .path = "/bin/sh", .argv = argv, .envp = env };
 }
 
-/// system: runs /bin/sh -c through the internal __posix_spawn.
-fn hookSystem(command: Str) callconv(.c) c_int {
-    const f = real.get("system") orelse return fail(ENOSYS);
-    // system(NULL) only asks whether a shell exists.
-    if (command == null) return f(command);
-    const saved = sys.getErrno();
-    var rebuilt: envp_mod.Rebuilt = undefined;
-    const current = currentEnv();
-    const env = envp_mod.withAuditEnv(current, &rebuilt);
-    var argv: [4:null]?[*:0]const u8 = undefined;
-    const payload = shellPayload("system", command, &argv, env);
-    report.emit(.Exec, payload);
-    switch (policy.decideExec("system", "/bin/sh", &argv)) {
-        .allow => {},
-        .deny => |e| return fail(e),
-    }
-    if (env != current) environ = env;
-    sys.setErrno(saved);
-    const rc = f(command);
-    const after = sys.getErrno();
-    if (env != current and environ == env) environ = current;
-    if (rc == -1) reportFailure(payload, after);
-    sys.setErrno(after);
-    return rc;
-}
-
-/// popen: runs /bin/sh -c through the internal spawn machinery.
-fn hookPopen(command: Str, mode: Str) callconv(.c) real.File {
-    const f = real.get("popen") orelse {
+/// The steps system and popen share: report `/bin/sh -c command`, let the policy refuse it, and
+/// run the real call (`args`, result type `R`) with the shim's variables in `environ`.
+fn shell(comptime call: [:0]const u8, comptime R: type, command: Str, args: anytype) R {
+    // What the call returns when it fails: system -1, popen a null stream.
+    const failed: R = if (R == c_int) -1 else null;
+    const f = real.get(call) orelse {
         sys.setErrno(ENOSYS);
-        return null;
+        return failed;
     };
     const saved = sys.getErrno();
     var rebuilt: envp_mod.Rebuilt = undefined;
     const current = currentEnv();
     const env = envp_mod.withAuditEnv(current, &rebuilt);
     var argv: [4:null]?[*:0]const u8 = undefined;
-    const payload = shellPayload("popen", command, &argv, env);
+    const payload = shellPayload(call, command, &argv, env);
     report.emit(.Exec, payload);
-    switch (policy.decideExec("popen", "/bin/sh", &argv)) {
+    switch (policy.decideExec(call, "/bin/sh", &argv)) {
         .allow => {},
         .deny => |e| {
             sys.setErrno(e);
-            return null;
+            return failed;
         },
     }
     if (env != current) environ = env;
     sys.setErrno(saved);
-    const stream = f(command, mode);
+    const rc = @call(.auto, f, args);
     const after = sys.getErrno();
     if (env != current and environ == env) environ = current;
-    if (stream == null) reportFailure(payload, after);
+    if (rc == failed) reportFailure(payload, after);
     sys.setErrno(after);
-    return stream;
+    return rc;
+}
+
+/// system: runs /bin/sh -c through the internal __posix_spawn.
+fn hookSystem(command: Str) callconv(.c) c_int {
+    // system(NULL) only asks whether a shell exists.
+    if (command == null) {
+        const f = real.get("system") orelse return fail(ENOSYS);
+        return f(command);
+    }
+    return shell("system", c_int, command, .{command});
+}
+
+/// popen: runs /bin/sh -c through the internal spawn machinery.
+fn hookPopen(command: Str, mode: Str) callconv(.c) real.File {
+    return shell("popen", real.File, command, .{ command, mode });
 }
 
 comptime {
