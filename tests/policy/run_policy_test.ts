@@ -7,6 +7,7 @@ import { startTestCollector } from "../support/collector.ts";
 import { baseEnv, runRunner, testShim } from "../runner/helpers.ts";
 import { denies } from "./fixture.ts";
 import { prepareRunPolicy } from "../../policy/mod.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 const EXAMPLE = new URL("../../examples/policy.jsonc", import.meta.url).pathname;
 
@@ -14,13 +15,10 @@ async function withPolicyFile(
   text: string,
   test: (file: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "run-policy-" });
-  try {
-    await Deno.writeTextFile(`${dir}/policy.jsonc`, text);
-    await test(`${dir}/policy.jsonc`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("run-policy-");
+  const dir = temp.path;
+  await Deno.writeTextFile(`${dir}/policy.jsonc`, text);
+  await test(`${dir}/policy.jsonc`);
 }
 
 const OBSERVE_DATE = JSON.stringify({

@@ -3,6 +3,7 @@ import { collectorAnswers } from "../../collector/mod.ts";
 import { defaultRunLogDir } from "../../runner/mod.ts";
 import { readJsonLines, startTestCollector } from "../support/collector.ts";
 import { baseEnv, collectorFlags, runRunner, spawnRunner, testShim } from "./helpers.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 function envOf(event: Record<string, unknown>): Map<string, string> {
   const entries = (event.payload as { env: string[] }).env.map((entry) => {
@@ -62,34 +63,31 @@ Deno.test("a collector named by CONTAINAI_AUDIT_SOCKET/CONTAINAI_AUDIT_LOG_DIR i
 });
 
 Deno.test("with no collector answering, run starts one on a private socket and stops it", async () => {
-  const home = await Deno.makeTempDir({ prefix: "runner-home-" });
-  try {
-    await Deno.mkdir(`${home}/runtime`, { mode: 0o700 });
-    const env = baseEnv({
-      HOME: home,
-      XDG_STATE_HOME: `${home}/state`,
-      XDG_RUNTIME_DIR: `${home}/runtime`,
-      // Points the lookup away from /run/containai so a collector there cannot interfere.
-      CONTAINAI_AUDIT_SOCKET: `${home}/nobody-listens.sock`,
-    });
-    const result = await runRunner(
-      ["--session", "started", "--shim", await testShim(), "--json", "--", "true"],
-      { env },
-    );
-    assertEquals(result.code, 0, result.stderr);
-    const summary = JSON.parse(result.stdout);
-    const logFile = `${home}/state/containai/logs/session-started.jsonl`;
-    assertEquals(summary.log_file, logFile);
-    const events = await readJsonLines(logFile);
-    assertEquals(events.map((event) => event.event_type), ["Exec", "Exit"]);
-    const socket = envOf(events[0]).get("CONTAINAI_AUDIT_SOCKET") ?? "";
-    assert(socket.startsWith(`${home}/runtime/containai-run-`), socket);
-    assertEquals([...Deno.readDirSync(`${home}/runtime`)], [], "the private socket dir is removed");
-    assertEquals(await collectorAnswers(socket), false);
-    assertEquals(await processesMentioning(socket), []);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using temp = await tempDir("runner-home-");
+  const home = temp.path;
+  await Deno.mkdir(`${home}/runtime`, { mode: 0o700 });
+  const env = baseEnv({
+    HOME: home,
+    XDG_STATE_HOME: `${home}/state`,
+    XDG_RUNTIME_DIR: `${home}/runtime`,
+    // Points the lookup away from /run/containai so a collector there cannot interfere.
+    CONTAINAI_AUDIT_SOCKET: `${home}/nobody-listens.sock`,
+  });
+  const result = await runRunner(
+    ["--session", "started", "--shim", await testShim(), "--json", "--", "true"],
+    { env },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  const logFile = `${home}/state/containai/logs/session-started.jsonl`;
+  assertEquals(summary.log_file, logFile);
+  const events = await readJsonLines(logFile);
+  assertEquals(events.map((event) => event.event_type), ["Exec", "Exit"]);
+  const socket = envOf(events[0]).get("CONTAINAI_AUDIT_SOCKET") ?? "";
+  assert(socket.startsWith(`${home}/runtime/containai-run-`), socket);
+  assertEquals([...Deno.readDirSync(`${home}/runtime`)], [], "the private socket dir is removed");
+  assertEquals(await collectorAnswers(socket), false);
+  assertEquals(await processesMentioning(socket), []);
 });
 
 Deno.test("the default log dir of a started collector is the XDG state dir, else under HOME", () => {

@@ -1,15 +1,13 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { startTestCollector, type TestCollector } from "../support/collector.ts";
 import { collectorFlags, runRunner } from "./helpers.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 async function withPolicy(text: string, body: (file: string, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "runner-policy-" });
-  try {
-    await Deno.writeTextFile(`${dir}/policy.jsonc`, text);
-    await body(`${dir}/policy.jsonc`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("runner-policy-");
+  const dir = temp.path;
+  await Deno.writeTextFile(`${dir}/policy.jsonc`, text);
+  await body(`${dir}/policy.jsonc`, dir);
 }
 
 function policy(mode: "observe" | "enforce"): string {

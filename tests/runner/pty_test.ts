@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
 import { baseEnv, collectorFlags, readUntil, runTaskFlags, testShim } from "./helpers.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -112,37 +113,34 @@ Deno.test({
   name: "a Ctrl-C typed on the terminal interrupts the command, not the collector run started",
   ignore: SCRIPT_MISSING,
 }, async () => {
-  const home = await Deno.makeTempDir({ prefix: "runner-pty-home-" });
-  try {
-    const env = baseEnv({
-      HOME: home,
-      XDG_STATE_HOME: `${home}/state`,
-      CONTAINAI_AUDIT_SOCKET: `${home}/nobody-listens.sock`,
-    });
-    const child = spawnInPty([
-      "--session",
-      "pty-own-collector",
-      "--shim",
-      await testShim(),
-      "--json",
-      "--",
-      "bash",
-      "-c",
-      interruptible("ls / >/dev/null"),
-    ], env);
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    await readUntil(reader, "ready");
-    await type(child, "\x03");
-    let rest = await readUntil(reader, "got-int");
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      rest += chunk.value;
-    }
-    assertEquals(await finish(child), 0);
-    const summary = JSON.parse(rest.slice(rest.indexOf("{")));
-    assertEquals(summary.log_complete, true);
-    assertEquals(summary.counts.Exit, 1);
-    assertMatch(summary.programs.join(" "), /\/ls\b/);
-  } finally {
-    await Deno.remove(home, { recursive: true });
+  await using temp = await tempDir("runner-pty-home-");
+  const home = temp.path;
+  const env = baseEnv({
+    HOME: home,
+    XDG_STATE_HOME: `${home}/state`,
+    CONTAINAI_AUDIT_SOCKET: `${home}/nobody-listens.sock`,
+  });
+  const child = spawnInPty([
+    "--session",
+    "pty-own-collector",
+    "--shim",
+    await testShim(),
+    "--json",
+    "--",
+    "bash",
+    "-c",
+    interruptible("ls / >/dev/null"),
+  ], env);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  await readUntil(reader, "ready");
+  await type(child, "\x03");
+  let rest = await readUntil(reader, "got-int");
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    rest += chunk.value;
   }
+  assertEquals(await finish(child), 0);
+  const summary = JSON.parse(rest.slice(rest.indexOf("{")));
+  assertEquals(summary.log_complete, true);
+  assertEquals(summary.counts.Exit, 1);
+  assertMatch(summary.programs.join(" "), /\/ls\b/);
 });

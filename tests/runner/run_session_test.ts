@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { validateEvent } from "../../protocol/mod.ts";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { baseEnv, collectorFlags, runRunner, testShim } from "./helpers.ts";
+import { tempDir } from "../support/temp_dir.ts";
 
 type Line = StoredLine & {
   source: string;
@@ -149,28 +150,25 @@ Deno.test("a second run in the same session summarises only its own events", asy
 
 Deno.test("a log dir that does not match the reused collector's is reported, not fatal", async () => {
   await using collector = await startTestCollector();
-  const wrong = await Deno.makeTempDir({ prefix: "runner-wrong-logs-" });
-  try {
-    const flags = await collectorFlags({ socket: collector.socket, logDir: wrong }, "wrong-dir");
-    const result = await runRunner([
-      ...flags,
-      "--json",
-      "--",
-      "sh",
-      "-c",
-      "exit 4",
-    ]);
-    assertEquals(result.code, 4, result.stderr);
-    const summary = JSON.parse(result.stdout);
-    assertEquals(summary.log_complete, false);
-    assertEquals(
-      summary.log_problem,
-      `no session log at ${wrong}/session-wrong-dir.jsonl: pass --log-dir with the collector's log directory`,
-    );
-    assertEquals((await collector.readSession("wrong-dir")).at(-1)?.event_type, "Exit");
-  } finally {
-    await Deno.remove(wrong, { recursive: true });
-  }
+  await using temp = await tempDir("runner-wrong-logs-");
+  const wrong = temp.path;
+  const flags = await collectorFlags({ socket: collector.socket, logDir: wrong }, "wrong-dir");
+  const result = await runRunner([
+    ...flags,
+    "--json",
+    "--",
+    "sh",
+    "-c",
+    "exit 4",
+  ]);
+  assertEquals(result.code, 4, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assertEquals(summary.log_complete, false);
+  assertEquals(
+    summary.log_problem,
+    `no session log at ${wrong}/session-wrong-dir.jsonl: pass --log-dir with the collector's log directory`,
+  );
+  assertEquals((await collector.readSession("wrong-dir")).at(-1)?.event_type, "Exit");
 });
 
 Deno.test("an environment larger than the collector's line limit still gives a stored, truncated Exec", async () => {
