@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { buildImage, composeContainer, podmanCompose } from "./container/mod.ts";
+ * import { buildImage, composeContainer, podmanCompose } from "./mod.ts";
  * await buildImage("localhost/containai-audit:latest");
  * await podmanCompose(["up", "-d", "collector"], { project: "demo" });
  * console.log(await composeContainer("demo", "collector"));

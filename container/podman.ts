@@ -6,8 +6,11 @@
 
 /** What a finished podman command printed. */
 export interface PodmanResult {
+  /** Exit code. */
   code: number;
+  /** Everything printed on stdout. */
   stdout: string;
+  /** Everything printed on stderr ("" when it was passed through). */
   stderr: string;
 }
 
@@ -93,7 +96,15 @@ export async function podmanUnavailableReason(): Promise<string | undefined> {
   }
 }
 
-/** Whether an image with this name exists in local storage. */
+/**
+ * Whether an image with this name exists in local storage.
+ *
+ * @example
+ * ```ts
+ * import { imageExists } from "./podman.ts";
+ * if (!(await imageExists("localhost/debian-base:bookworm"))) console.log("not built yet");
+ * ```
+ */
 export async function imageExists(image: string): Promise<boolean> {
   return (await podman(["image", "exists", image], { allowFailure: true })).code === 0;
 }
