@@ -60,7 +60,7 @@ Deno.test("a server that exits before serving fails the run with its output", as
   };
   await assert.rejects(
     runIngest({ events: 100, clients: 1, rounds: 1, targets: [broken], log: quiet }),
-    /broken failed in round 1: exited before serving .*cannot bind/s,
+    /broken failed to start: exited before serving .*cannot bind/s,
   );
 });
 
