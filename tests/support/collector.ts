@@ -15,6 +15,8 @@
 import { join } from "node:path";
 import { type CollectorConfig, startCollectorProcess } from "../../collector/mod.ts";
 
+export type { CollectorConfig };
+
 /** One stored line of a session file, parsed. */
 export type StoredLine = Record<string, unknown>;
 
