@@ -17,6 +17,11 @@ const max_patterns = 32;
 const max_prefixes = 32;
 const max_saved_env = 32;
 
+const pattern_cap = 1024;
+const prefix_cap = 2048;
+const saved_cap = 8192;
+const self_cap = 4096;
+
 pub const Config = struct {
     socket_path: [108]u8 = [_]u8{0} ** 108,
     socket_len: usize = 0,
@@ -27,36 +32,44 @@ pub const Config = struct {
     send_timeout_ms: u32 = 100,
     reconnect_ms: u32 = 1000,
 
-    /// Redaction patterns, stored uppercase in `pattern_bytes`.
-    pattern_bytes: [1024]u8 = undefined,
+    /// Redaction patterns, stored uppercase in `strings`.
     pattern_start: [max_patterns]u16 = undefined,
     pattern_len: [max_patterns]u16 = undefined,
     pattern_count: usize = 0,
 
     /// Open events whose path starts with one of these prefixes are not reported.
-    prefix_bytes: [2048]u8 = undefined,
     prefix_start: [max_prefixes]u16 = undefined,
     prefix_len: [max_prefixes]u16 = undefined,
     prefix_count: usize = 0,
 
     /// `LD_PRELOAD=...` and `CONTAINAI_*=...` entries as they were at load, NUL-terminated,
     /// to put back into the environment of an exec that dropped them.
-    saved_bytes: [8192]u8 = undefined,
     saved_used: usize = 0,
     saved: [max_saved_env][*:0]const u8 = undefined,
     saved_name_len: [max_saved_env]u16 = undefined,
     saved_count: usize = 0,
     /// Index in `saved` of the LD_PRELOAD entry, if any.
     preload_index: ?usize = null,
-    /// This library's own file name as the dynamic loader reports it.
-    self_path: [4096]u8 = undefined,
+    /// This library's own file name as the dynamic loader reports it: `strings[self_start..]`.
+    self_start: u16 = 0,
     self_len: usize = 0,
+    /// The bytes of the patterns, prefixes, this library's path and the saved entries, in that
+    /// order, each kind within its own limit. One buffer filled from its start (not one buffer
+    /// per kind) so that loading the configuration writes a few contiguous pages: every page
+    /// written is a page fault in every process the shim is loaded into.
+    strings: [pattern_cap + prefix_cap + self_cap + saved_cap]u8 = undefined,
+    strings_used: usize = 0,
+
+    /// This library's own file name.
+    pub fn selfPath(cfg: *const Config) []const u8 {
+        return cfg.strings[cfg.self_start..][0..cfg.self_len];
+    }
 };
 
 /// Left undefined (.bss) and set by `load`: a ~17 KiB initialised struct would sit in .data and
-/// cost
-/// copy-on-write page faults in every process at start-up.
-pub var current: Config = undefined;
+/// cost copy-on-write page faults in every process at start-up. Its own section puts it after the
+/// small variables, so the part `load` writes shares their pages.
+pub var current: Config linksection(".bss.config") = undefined;
 
 /// Whether the C string starts with `prefix`; reads no further than the prefix (environments
 /// hold long values, and measuring each one would dominate the start-up cost).
@@ -121,7 +134,19 @@ fn encodeMetadata(cfg: *Config, session: []const u8, agent: []const u8) void {
     cfg.metadata_len = w.len;
 }
 
+/// Takes up to `cap` bytes of `cfg.strings` for one kind of string; the caller fills a prefix of
+/// the result and gives back the rest with `endStrings`.
+fn beginStrings(cfg: *Config, comptime cap: usize) []u8 {
+    return cfg.strings[cfg.strings_used..][0..cap];
+}
+
+fn endStrings(cfg: *Config, used: usize) void {
+    cfg.strings_used += used;
+}
+
+/// Splits `value` into `bytes` (a region of `cfg.strings`); starts are offsets in `cfg.strings`.
 fn splitInto(
+    cfg: *Config,
     value: []const u8,
     separator: u8,
     uppercase: bool,
@@ -129,6 +154,7 @@ fn splitInto(
     starts: []u16,
     lens: []u16,
 ) usize {
+    const base = cfg.strings_used;
     var count: usize = 0;
     var used: usize = 0;
     var it = std.mem.splitScalar(u8, value, separator);
@@ -136,22 +162,25 @@ fn splitInto(
         if (part.len == 0) continue;
         if (count == starts.len or used + part.len > bytes.len) break;
         for (part, 0..) |c, i| bytes[used + i] = if (uppercase) std.ascii.toUpper(c) else c;
-        starts[count] = @intCast(used);
+        starts[count] = @intCast(base + used);
         lens[count] = @intCast(part.len);
         used += part.len;
         count += 1;
     }
+    endStrings(cfg, used);
     return count;
 }
 
 fn saveEntry(cfg: *Config, entry: []const u8, name_len: usize) void {
     if (cfg.saved_count == max_saved_env) return;
-    if (cfg.saved_used + entry.len + 1 > cfg.saved_bytes.len) return;
-    const start = cfg.saved_used;
-    @memcpy(cfg.saved_bytes[start .. start + entry.len], entry);
-    cfg.saved_bytes[start + entry.len] = 0;
+    if (cfg.saved_used + entry.len + 1 > saved_cap) return;
+    const start = cfg.strings_used;
+    const bytes = cfg.strings[start..][0 .. entry.len + 1];
+    @memcpy(bytes[0..entry.len], entry);
+    bytes[entry.len] = 0;
     cfg.saved_used += entry.len + 1;
-    cfg.saved[cfg.saved_count] = @ptrCast(&cfg.saved_bytes[start]);
+    endStrings(cfg, entry.len + 1);
+    cfg.saved[cfg.saved_count] = @ptrCast(&bytes[0]);
     cfg.saved_name_len[cfg.saved_count] = @intCast(name_len);
     cfg.saved_count += 1;
 }
@@ -169,7 +198,9 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     cfg.saved_used = 0;
     cfg.saved_count = 0;
     cfg.preload_index = null;
+    cfg.self_start = 0;
     cfg.self_len = 0;
+    cfg.strings_used = 0;
     const socket = envValue(envp, "CONTAINAI_AUDIT_SOCKET") orelse default_socket;
     const unusable = socket.len == 0 or socket.len >= cfg.socket_path.len;
     const sock = if (unusable) default_socket else socket;
@@ -194,39 +225,47 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     }
 
     if (envValue(envp, "CONTAINAI_AUDIT_REDACT")) |v| {
+        const bytes = beginStrings(cfg, pattern_cap);
         cfg.pattern_count = splitInto(
+            cfg,
             v,
             ',',
             true,
-            &cfg.pattern_bytes,
+            bytes,
             &cfg.pattern_start,
             &cfg.pattern_len,
         );
     } else {
+        const bytes = beginStrings(cfg, pattern_cap);
         var used: usize = 0;
         for (default_redact, 0..) |p, i| {
-            @memcpy(cfg.pattern_bytes[used .. used + p.len], p);
-            cfg.pattern_start[i] = @intCast(used);
+            @memcpy(bytes[used .. used + p.len], p);
+            cfg.pattern_start[i] = @intCast(cfg.strings_used + used);
             cfg.pattern_len[i] = @intCast(p.len);
             used += p.len;
         }
+        endStrings(cfg, used);
         cfg.pattern_count = default_redact.len;
     }
 
     if (envValue(envp, "CONTAINAI_AUDIT_OPEN_EXCLUDE")) |v| {
+        const bytes = beginStrings(cfg, prefix_cap);
         cfg.prefix_count = splitInto(
+            cfg,
             v,
             ':',
             false,
-            &cfg.prefix_bytes,
+            bytes,
             &cfg.prefix_start,
             &cfg.prefix_len,
         );
     }
 
-    const n = @min(self_path.len, cfg.self_path.len);
-    @memcpy(cfg.self_path[0..n], self_path[0..n]);
+    const n = @min(self_path.len, self_cap);
+    @memcpy(beginStrings(cfg, self_cap)[0..n], self_path[0..n]);
+    cfg.self_start = @intCast(cfg.strings_used);
     cfg.self_len = n;
+    endStrings(cfg, n);
 
     var i: usize = 0;
     while (envp[i]) |entry| : (i += 1) {
@@ -248,7 +287,7 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
 pub fn isSecretName(cfg: *const Config, name: []const u8) bool {
     var p: usize = 0;
     while (p < cfg.pattern_count) : (p += 1) {
-        const pat = cfg.pattern_bytes[cfg.pattern_start[p]..][0..cfg.pattern_len[p]];
+        const pat = cfg.strings[cfg.pattern_start[p]..][0..cfg.pattern_len[p]];
         if (pat.len == 0 or pat.len > name.len) continue;
         var start: usize = 0;
         while (start + pat.len <= name.len) : (start += 1) {
@@ -264,7 +303,7 @@ pub fn isSecretName(cfg: *const Config, name: []const u8) bool {
 pub fn isExcludedPath(cfg: *const Config, path: [*:0]const u8) bool {
     var p: usize = 0;
     while (p < cfg.prefix_count) : (p += 1) {
-        const prefix = cfg.prefix_bytes[cfg.prefix_start[p]..][0..cfg.prefix_len[p]];
+        const prefix = cfg.strings[cfg.prefix_start[p]..][0..cfg.prefix_len[p]];
         var k: usize = 0;
         while (k < prefix.len and path[k] != 0 and path[k] == prefix[k]) k += 1;
         if (k == prefix.len) return true;

@@ -101,7 +101,7 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
     while (env[count] != null and count <= max_entries) count += 1;
     if (count > max_entries) return envp;
 
-    const self = cfg.self_path[0..cfg.self_len];
+    const self = cfg.selfPath();
     var preload_at: ?usize = null;
     var preload_ok = true;
     var missing: usize = 0;

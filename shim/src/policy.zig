@@ -122,8 +122,10 @@ var state = std.atomic.Value(State).init(.unloaded);
 /// The thread loading the policy (0: none yet). Taken before loading, so a signal handler that
 /// interrupts the load on the same thread sees it and does not wait for itself.
 var loader_tid = std.atomic.Value(i32).init(0);
-var file_buf: [max_file_bytes]u8 = undefined;
-var tables: Tables = .{};
+// Large buffers live in their own section, after the small hot state (performance: see
+// slots.zig).
+var file_buf: [max_file_bytes]u8 linksection(".bss.large") = undefined;
+var tables: Tables linksection(".bss.large") = .{};
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -698,7 +700,7 @@ pub const Scratch = struct {
 };
 
 const scratch_slots = 16;
-var scratch_pool: [scratch_slots]Scratch = undefined;
+var scratch_pool: [scratch_slots]Scratch linksection(".bss.large") = undefined;
 var scratch_owner: [scratch_slots]std.atomic.Value(usize) =
     [_]std.atomic.Value(usize){.init(0)} ** scratch_slots;
 
