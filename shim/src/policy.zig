@@ -122,6 +122,8 @@ var state = std.atomic.Value(State).init(.unloaded);
 /// The thread loading the policy (0: none yet). Taken before loading, so a signal handler that
 /// interrupts the load on the same thread sees it and does not wait for itself.
 var loader_tid = std.atomic.Value(i32).init(0);
+/// `loader_tid` of a load that found no CONTAINAI_POLICY (no thread id was needed).
+const no_policy_loader: i32 = -1;
 // Large buffers live in their own section, after the small hot state (performance: see
 // slots.zig).
 var file_buf: [max_file_bytes]u8 linksection(".bss.large") = undefined;
@@ -135,13 +137,24 @@ var tables: Tables linksection(".bss.large") = .{};
 /// interrupting the load on the same thread sees no policy for that one call.
 pub fn init() void {
     if (state.load(.acquire) != .unloaded) return;
+    // Most processes have no policy: that is settled without a system call, under the marker
+    // `no_policy_loader` instead of a thread id.
+    if (envValue(env_name) == null) {
+        if (loader_tid.cmpxchgStrong(0, no_policy_loader, .acq_rel, .acquire) == null) {
+            state.store(.off, .release);
+            return;
+        }
+    }
     const tid = linux.gettid();
     if (loader_tid.cmpxchgStrong(0, tid, .acq_rel, .acquire) == null) {
         state.store(loadFromEnv(), .release);
         return;
     }
     while (state.load(.acquire) == .unloaded) {
-        if (loader_tid.load(.acquire) == tid) return;
+        // A signal handler interrupting its own thread's load (or a "no policy" answer that is
+        // being stored) sees no policy for this one call instead of waiting for itself.
+        const loader = loader_tid.load(.acquire);
+        if (loader == tid or loader == no_policy_loader) return;
         _ = linux.sched_yield();
     }
 }
