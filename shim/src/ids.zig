@@ -3,7 +3,7 @@
 //! is cached per pid and re-read when 1 ms has passed, so after the parent exits an event may
 //! carry the old parent for at most that long. The tid is cached per thread, tagged with the
 //! pid it was read under, so a fork or vfork child (same thread-local memory, new pid) reads its
-//! own. uid and gid are cached per process and invalidated by the set*id hooks (cred_hooks.zig)
+//! own; Exec events read it fresh (see `current`). uid and gid are cached per process and invalidated by the set*id hooks (cred_hooks.zig)
 //! through a generation counter; only a raw setuid syscall, which no LD_PRELOAD library sees,
 //! would leave them stale (docs/shim.md).
 const std = @import("std");
@@ -27,12 +27,6 @@ var cred_value = std.atomic.Value(u64).init(0);
 
 pub fn credentialsChanged() void {
     _ = cred_generation.fetchAdd(1, .acq_rel);
-}
-
-/// Called in a fork child: its only thread's tid equals the new pid.
-pub fn adoptForkedThread(pid: i32) void {
-    tid_value = pid;
-    tid_pid = pid;
 }
 
 fn tid(pid: i32) i32 {
@@ -72,13 +66,16 @@ fn credentials() u64 {
     return value;
 }
 
-/// Ids for an event of process `pid` (the caller has just read it).
-pub fn current(pid: i32) sys.Ids {
+/// Ids for an event of process `pid` (the caller has just read it). `cached_tid` false reads the
+/// tid with a system call instead of from thread-local storage: for Exec events, most of which
+/// come from fork children about to exec, where reaching thread-local storage (__tls_get_addr)
+/// costs a page fault and the cache would be thrown away by the exec.
+pub fn current(pid: i32, cached_tid: bool) sys.Ids {
     const cred = credentials();
     return .{
         .pid = pid,
         .ppid = parent(pid),
-        .tid = tid(pid),
+        .tid = if (cached_tid) tid(pid) else linux.gettid(),
         .uid = @truncate(cred >> 32),
         .gid = @truncate(cred),
     };

@@ -15,7 +15,7 @@ pub fn emit(event_type: event.EventType, payload: anytype) void {
     if (!lifecycle.ready()) return;
     const pid = sys.getpid();
     if (!transport.admit(pid)) return;
-    const ids = ids_mod.current(pid);
+    const ids = ids_mod.current(pid, event_type != .Exec);
     // No buffer on the stack: hooks also run in signal handlers on small alternate stacks. With
     // every slot taken (more than 64 threads inside hooks at once) the event is counted as
     // dropped and reported in `dropped` with the next delivered one.

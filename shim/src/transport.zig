@@ -22,7 +22,6 @@ const sys = @import("sys.zig");
 const json = @import("json.zig");
 const event = @import("event.zig");
 const config = @import("config.zig");
-const id_cache = @import("ids.zig");
 
 const fd_floor: usize = 900;
 const F_DUPFD_CLOEXEC: i32 = 1030;
@@ -71,10 +70,9 @@ pub fn resetAfterFork() void {
     lock_waiters.store(0, .release);
     stuck_owner.store(0, .release);
     lock_word.store(0, .release);
-    const pid = sys.getpid();
-    // The forking thread is the child's only thread, and its tid is the child's pid.
-    id_cache.adoptForkedThread(pid);
-    state_pid.store(pid, .release);
+    // The cached tid is not adopted here: thread-local storage is reached through
+    // __tls_get_addr, a page fault in a fork child, and most fork children only exec.
+    state_pid.store(sys.getpid(), .release);
 }
 
 /// Cheap check before encoding: while the collector is unreachable and no reconnect is due, the
