@@ -88,18 +88,23 @@ fn replacesPolicy(entry: [*:0]const u8, s: usize) bool {
     return !std.mem.eql(u8, std.mem.span(entry), saved);
 }
 
-/// `envp` itself when it still carries the shim's variables, else a copy in `out` with them put
-/// back: LD_PRELOAD (the value the shim was loaded with, or this library prepended to a different
-/// one) and every CONTAINAI_* variable the program did not set itself; CONTAINAI_POLICY is put
-/// back even when the program set another value.
-pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
+/// What an environment lacks of the shim's variables.
+const Missing = struct {
+    count: usize,
+    preload_at: ?usize,
+    preload_ok: bool,
+};
+
+/// Null when `envp` can be passed on as it is (it still carries the shim's variables, or it is
+/// too large to copy), else what a copy must put back.
+fn inspect(envp: Env) ?Missing {
     const cfg = &config.current;
-    if (cfg.saved_count == 0) return envp;
+    if (cfg.saved_count == 0) return null;
     const empty = [_:null]?[*:0]const u8{};
     const env: [*:null]const ?[*:0]const u8 = envp orelse &empty;
     var count: usize = 0;
     while (env[count] != null and count <= max_entries) count += 1;
-    if (count > max_entries) return envp;
+    if (count > max_entries) return null;
 
     const self = cfg.selfPath();
     var preload_at: ?usize = null;
@@ -122,8 +127,29 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
             missing += 1;
         }
     }
-    if (missing == 0 and preload_ok) return envp;
+    if (missing == 0 and preload_ok) return null;
+    return .{ .count = count, .preload_at = preload_at, .preload_ok = preload_ok };
+}
 
+/// Whether `withAuditEnv` would return `envp` itself: callers can then skip reserving a
+/// `Rebuilt` (about 9 KiB of stack, each page of it a page fault in a fork child).
+pub fn keepsEnv(envp: Env) bool {
+    return inspect(envp) == null;
+}
+
+/// `envp` itself when it still carries the shim's variables, else a copy in `out` with them put
+/// back: LD_PRELOAD (the value the shim was loaded with, or this library prepended to a different
+/// one) and every CONTAINAI_* variable the program did not set itself; CONTAINAI_POLICY is put
+/// back even when the program set another value.
+pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
+    const cfg = &config.current;
+    const found = inspect(envp) orelse return envp;
+    const empty = [_:null]?[*:0]const u8{};
+    const env: [*:null]const ?[*:0]const u8 = envp orelse &empty;
+    const count = found.count;
+    const self = cfg.selfPath();
+    const preload_at = found.preload_at;
+    const preload_ok = found.preload_ok;
     var n: usize = 0;
     var i: usize = 0;
     while (i < count) : (i += 1) {
@@ -153,7 +179,7 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
             n += 1;
         }
     }
-    s = 0;
+    var s: usize = 0;
     while (s < cfg.saved_count and n < out.ptrs.len) : (s += 1) {
         if (cfg.preload_index != null and s == cfg.preload_index.?) continue;
         const at = findByName(env, cfg.saved[s][0..cfg.saved_name_len[s]]);

@@ -116,8 +116,39 @@ fn execPath(
     envp: Env,
 ) c_int {
     const saved = sys.getErrno();
+    // The common case (the environment still carries the shim's variables) reserves no Rebuilt:
+    // a shallower stack is fewer pages written, each a page fault in a fork child.
+    if (envp_mod.keepsEnv(envp)) {
+        return execPathWith(call, implicit, explicit, path, argv, envp, envp, saved);
+    }
+    return execPathRebuilt(call, implicit, explicit, path, argv, envp, saved);
+}
+
+noinline fn execPathRebuilt(
+    comptime call: []const u8,
+    comptime implicit: ?[:0]const u8,
+    comptime explicit: [:0]const u8,
+    path: Str,
+    argv: StrArray,
+    envp: Env,
+    saved: c_int,
+) c_int {
     var rebuilt: envp_mod.Rebuilt = undefined;
     const env = envp_mod.withAuditEnv(envp, &rebuilt);
+    return execPathWith(call, implicit, explicit, path, argv, envp, env, saved);
+}
+
+/// `env` is `envp`, or its copy with the shim's variables put back.
+fn execPathWith(
+    comptime call: []const u8,
+    comptime implicit: ?[:0]const u8,
+    comptime explicit: [:0]const u8,
+    path: Str,
+    argv: StrArray,
+    envp: Env,
+    env: Env,
+    saved: c_int,
+) c_int {
     const payload: ExecPayload = .{ .call = call, .path = path, .argv = argv, .envp = env };
     if (implicit) |name| {
         if (env == envp) return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv });
