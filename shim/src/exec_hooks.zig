@@ -53,15 +53,26 @@ const ExecPayload = struct {
         w.key("path");
         if (self.resolved) |r| w.string(r) else w.cstring(self.path);
         w.byte(',');
-        var cwd_buf: [4096]u8 = undefined;
         w.key("cwd");
-        w.string(sys.cwd(&cwd_buf) orelse "");
+        // Read straight into the event when it needs no escaping: no 4 KiB buffer on the stack
+        // (a shallower stack is fewer pages written, each a page fault in a fork child).
+        if (!w.plainInPlace(4096, {}, fillCwd)) writeCwd(w);
         w.byte(',');
         envp_mod.writeArgv(w, self.argv);
         w.byte(',');
         envp_mod.writeEnv(w, self.envp);
     }
 };
+
+fn fillCwd(_: void, out: []u8) ?usize {
+    const cwd = sys.cwd(out) orelse return null;
+    return cwd.len;
+}
+
+noinline fn writeCwd(w: *json.Writer) void {
+    var cwd_buf: [4096]u8 = undefined;
+    w.string(sys.cwd(&cwd_buf) orelse "");
+}
 
 /// Reports a failed exec (the real call returned) and leaves errno as the call set it.
 fn reportFailure(payload: ExecPayload, err: c_int) void {
