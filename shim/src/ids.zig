@@ -18,9 +18,10 @@ var parent_value = std.atomic.Value(u64).init(0);
 var parent_read_ns = std.atomic.Value(u64).init(0);
 const parent_max_age_ns: u64 = std.time.ns_per_ms;
 
-/// Bumped after every set*id call.
-var cred_generation = std.atomic.Value(u32).init(1);
-/// The generation `cred_value` was read under; 0 while none is cached.
+/// Bumped after every set*id call. Starts at 0 and is tagged +1 when read, so that no variable of
+/// the shim needs a non-zero initial value: a .data section costs every process a page fault.
+var cred_generation = std.atomic.Value(u32).init(0);
+/// The tag of the generation `cred_value` was read under; 0 while none is cached.
 var cred_cached_generation = std.atomic.Value(u32).init(0);
 /// uid << 32 | gid.
 var cred_value = std.atomic.Value(u64).init(0);
@@ -52,7 +53,7 @@ fn parent(pid: i32) i32 {
 }
 
 fn credentials() u64 {
-    const generation = cred_generation.load(.acquire);
+    const generation = cred_generation.load(.acquire) +% 1;
     if (cred_cached_generation.load(.acquire) == generation) {
         const value = cred_value.load(.acquire);
         if (cred_cached_generation.load(.acquire) == generation) return value;

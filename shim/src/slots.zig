@@ -12,7 +12,8 @@ pub const slot_size = config.max_event_cap;
 /// In ".bss.large", after all other (small) state: the small variables every process writes
 /// (in the constructor, in a fork child before its exec) then share a few pages instead of being
 /// spread between megabytes of buffers, and each page written is a page fault in every process.
-var buffers: [slot_count][slot_size]u8 linksection(".bss.large") = undefined;
+/// Page-aligned: an event smaller than a page is written on one page, not across two.
+var buffers: [slot_count][slot_size]u8 align(4096) linksection(".bss.large") = undefined;
 /// 0 when free, else the tid of the thread that holds it.
 var owners: [slot_count]std.atomic.Value(i32) = [_]std.atomic.Value(i32){.init(0)} ** slot_count;
 

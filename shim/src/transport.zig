@@ -42,8 +42,9 @@ var connected = std.atomic.Value(bool).init(false);
 /// Monotonic ns before which no reconnect is tried.
 var retry_at = std.atomic.Value(u64).init(0);
 
-// Guarded by lock_word.
-var conn_fd: i32 = -1;
+// Guarded by lock_word. conn_fd is set to -1 by `init`, before any use: a non-zero initial
+// value would put it in a .data section, a page fault in every process.
+var conn_fd: i32 = 0;
 var conn_dev: u64 = 0;
 var conn_ino: u64 = 0;
 
@@ -54,6 +55,7 @@ var foreign_pid = [_]std.atomic.Value(i32){.init(0)} ** foreign_count;
 var foreign_seq = [_]std.atomic.Value(u64){.init(0)} ** foreign_count;
 
 pub fn init(pid: i32) void {
+    conn_fd = -1;
     state_pid.store(pid, .release);
 }
 
