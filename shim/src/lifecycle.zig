@@ -68,7 +68,11 @@ fn start() void {
 }
 
 fn constructor() callconv(.c) void {
-    _ = ready();
+    // What ready() does, but touching the state's page first with a write (the compare-and-swap):
+    // a first read would map the shared zero page and the first write then fault a second time.
+    if (state.cmpxchgStrong(0, 1, .acq_rel, .monotonic) != null) return;
+    start();
+    state.store(2, .release);
 }
 
 const Constructor = *const fn () callconv(.c) void;
