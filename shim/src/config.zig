@@ -35,6 +35,8 @@ pub const Config = struct {
     /// Redaction patterns, stored uppercase in `strings`.
     pattern_start: [max_patterns]u16 = undefined,
     pattern_len: [max_patterns]u16 = undefined,
+    /// `letterMask` of each pattern: a name can only contain the pattern if it has all its bits.
+    pattern_mask: [max_patterns]u32 = undefined,
     pattern_count: usize = 0,
 
     /// Open events whose path starts with one of these prefixes are not reported.
@@ -247,6 +249,7 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
         endStrings(cfg, used);
         cfg.pattern_count = default_redact.len;
     }
+    maskPatterns(cfg);
 
     if (envValue(envp, "CONTAINAI_AUDIT_OPEN_EXCLUDE")) |v| {
         const bytes = beginStrings(cfg, prefix_cap);
@@ -283,10 +286,32 @@ pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const
     }
 }
 
-/// Whether an environment variable name looks secret (case-insensitive substring match).
-pub fn isSecretName(cfg: *const Config, name: []const u8) bool {
+/// One bit per character that occurs in `s`, case-insensitively (letters their own bit, other
+/// bytes share six): a cheap necessary condition for a substring match.
+fn letterMask(s: []const u8) u32 {
+    var mask: u32 = 0;
+    for (s) |c| {
+        const u = std.ascii.toUpper(c);
+        const bit: u5 = if (u >= 'A' and u <= 'Z') @intCast(u - 'A') else @intCast(26 + u % 6);
+        mask |= @as(u32, 1) << bit;
+    }
+    return mask;
+}
+
+fn maskPatterns(cfg: *Config) void {
     var p: usize = 0;
     while (p < cfg.pattern_count) : (p += 1) {
+        cfg.pattern_mask[p] = letterMask(cfg.strings[cfg.pattern_start[p]..][0..cfg.pattern_len[p]]);
+    }
+}
+
+/// Whether an environment variable name looks secret (case-insensitive substring match).
+pub fn isSecretName(cfg: *const Config, name: []const u8) bool {
+    // Every name of every Exec event's env is checked: most are ruled out by the masks alone.
+    const name_mask = letterMask(name);
+    var p: usize = 0;
+    while (p < cfg.pattern_count) : (p += 1) {
+        if (cfg.pattern_mask[p] & ~name_mask != 0) continue;
         const pat = cfg.strings[cfg.pattern_start[p]..][0..cfg.pattern_len[p]];
         if (pat.len == 0 or pat.len > name.len) continue;
         var start: usize = 0;
@@ -338,4 +363,14 @@ test "open exclusion matches path prefixes" {
     load(&cfg, &envp, "");
     try std.testing.expect(isExcludedPath(&cfg, "/proc/self/maps"));
     try std.testing.expect(!isExcludedPath(&cfg, "/etc/passwd"));
+}
+
+test "redaction patterns with digits and punctuation still match inside longer names" {
+    var cfg: Config = .{};
+    const envp = [_:null]?[*:0]const u8{"CONTAINAI_AUDIT_REDACT=s3-key,API_KEY"};
+    load(&cfg, &envp, "");
+    try std.testing.expect(isSecretName(&cfg, "MY_S3-KEY_X"));
+    try std.testing.expect(isSecretName(&cfg, "x_api_key_2"));
+    try std.testing.expect(!isSecretName(&cfg, "APIKEY"));
+    try std.testing.expect(!isSecretName(&cfg, "S3KEY"));
 }
