@@ -11,7 +11,7 @@ pub const EventType = enum { Exec, Open, Connect, Deny };
 /// Writes `{"v":1,...,"process":{...},"payload":{` into w.
 pub fn begin(w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
     w.raw("{\"v\":1,\"timestamp\":\"");
-    timestamp(w, sys.realtime());
+    timestamp(w, if (event_type == .Exec) sys.realtimeBySyscall() else sys.realtime());
     w.raw("\",\"source\":\"Shim\",\"event_type\":\"");
     w.raw(@tagName(event_type));
     w.raw("\",");

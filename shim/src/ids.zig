@@ -39,11 +39,16 @@ fn tid(pid: i32) i32 {
 }
 
 fn parent(pid: i32) i32 {
-    const now = sys.monotonicNs();
     const cached = parent_value.load(.acquire);
     const cached_pid: i32 = @bitCast(@as(u32, @truncate(cached >> 32)));
-    if (cached_pid == pid and now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
-        return @bitCast(@as(u32, @truncate(cached)));
+    // A process's first event (in a fork child about to exec, often its only one) reads no clock:
+    // the time 0 it records makes the next event read the parent again.
+    var now: u64 = 0;
+    if (cached_pid == pid) {
+        now = sys.monotonicNs();
+        if (now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
+            return @bitCast(@as(u32, @truncate(cached)));
+        }
     }
     const ppid = linux.getppid();
     const packed_ids = @as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid));

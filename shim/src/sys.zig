@@ -53,6 +53,15 @@ pub fn realtime() linux.timespec {
     return ts;
 }
 
+/// Wall clock through the system call: for Exec events, most of which come from fork children
+/// about to exec, where calling into libc's clock_gettime and the vDSO would cost two page faults
+/// (their code is not mapped in a fork child until touched) and the exec discards them.
+pub fn realtimeBySyscall() linux.timespec {
+    var ts: linux.timespec = .{ .sec = 0, .nsec = 0 };
+    _ = linux.syscall2(.clock_gettime, @intFromEnum(linux.CLOCK.REALTIME), @intFromPtr(&ts));
+    return ts;
+}
+
 /// Monotonic nanoseconds, for rate limits.
 pub fn monotonicNs() u64 {
     var ts: linux.timespec = .{ .sec = 0, .nsec = 0 };

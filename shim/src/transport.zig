@@ -82,7 +82,9 @@ pub fn resetAfterFork() void {
 pub fn admit(pid: i32) bool {
     if (pid != state_pid.load(.acquire)) return true;
     if (connected.load(.acquire)) return true;
-    if (sys.monotonicNs() >= retry_at.load(.monotonic)) return true;
+    // No pause pending (a fresh fork child): no need to read the clock.
+    const pause_until = retry_at.load(.monotonic);
+    if (pause_until == 0 or sys.monotonicNs() >= pause_until) return true;
     _ = seq.fetchAdd(1, .monotonic);
     _ = dropped.fetchAdd(1, .monotonic);
     return false;
