@@ -25,6 +25,7 @@ const SETTING_HELP: Record<keyof CollectorConfig, [argument: string, text: strin
   maxLineBytes: ["N", "longest accepted line"],
   fsyncIntervalMs: ["N", "fsync at least this often; 0 = every batch"],
   maxOpenFiles: ["N", "session files kept open"],
+  idleFileMs: ["N", "close a session file unused for"],
   maxConnections: ["N", "concurrent producers"],
   partialLineTimeoutMs: ["N", "close a stalled half line after"],
   maxBufferBytes: ["N", "unwritten bytes before backpressure"],

@@ -97,6 +97,7 @@ export class Collector {
     this.#writer = new LogWriter({
       logDir: config.logDir,
       maxOpenFiles: config.maxOpenFiles,
+      idleFileMs: config.idleFileMs,
       fsyncIntervalMs: config.fsyncIntervalMs,
       maxBufferBytes: config.maxBufferBytes,
       counters: this.#counters,

@@ -36,6 +36,8 @@ export interface CollectorConfig {
   fsyncIntervalMs: number;
   /** Session files kept open at most (LRU). */
   maxOpenFiles: number;
+  /** Close a session file nothing was written to for this long. */
+  idleFileMs: number;
   /** Concurrent producer connections at most. */
   maxConnections: number;
   /** Close a connection whose half line made no progress for this long. */
@@ -63,6 +65,7 @@ const CollectorConfigSchema = z.strictObject({
   maxLineBytes: positiveInt(256 * 1024 * 1024),
   fsyncIntervalMs: z.int().min(0).max(3_600_000),
   maxOpenFiles: positiveInt(65_536),
+  idleFileMs: positiveInt(86_400_000),
   maxConnections: positiveInt(1_000_000),
   partialLineTimeoutMs: positiveInt(86_400_000),
   maxBufferBytes: positiveInt(16 * 1024 * 1024 * 1024),
@@ -79,6 +82,7 @@ export const DEFAULT_CONFIG: Readonly<CollectorConfig> = Object.freeze({
   maxLineBytes: 1024 * 1024,
   fsyncIntervalMs: 1000,
   maxOpenFiles: 256,
+  idleFileMs: 60_000,
   maxConnections: 4096,
   partialLineTimeoutMs: 30_000,
   maxBufferBytes: 64 * 1024 * 1024,
@@ -95,6 +99,7 @@ export const CONFIG_FLAGS: ReadonlyArray<[flag: string, key: keyof CollectorConf
   ["max-line-bytes", "maxLineBytes"],
   ["fsync-interval-ms", "fsyncIntervalMs"],
   ["max-open-files", "maxOpenFiles"],
+  ["idle-file-ms", "idleFileMs"],
   ["max-connections", "maxConnections"],
   ["partial-line-timeout-ms", "partialLineTimeoutMs"],
   ["max-buffer-bytes", "maxBufferBytes"],

@@ -20,6 +20,8 @@ interface Output {
   /** The next session_seq; undefined until the file was opened and its tail read. */
   nextSeq: number | undefined;
   file: Deno.FsFile | undefined;
+  /** When a batch was last written to it (Date.now()), for closing idle files. */
+  lastUsedAt: number;
   /** Written since the last fsync. */
   dirty: boolean;
   /** A write of this file is under way; eviction must not close it meanwhile. */
@@ -34,6 +36,8 @@ export interface LogWriterOptions {
   logDir: string;
   /** Open files kept at most. */
   maxOpenFiles: number;
+  /** A file nothing was written to for this long is closed. */
+  idleFileMs: number;
   /** fsync dirty files at least this often; 0 = after every batch. */
   fsyncIntervalMs: number;
   /** Accepted bytes waiting to be written above which {@linkcode LogWriter.full} is true. */
@@ -64,7 +68,7 @@ const encoder = new TextEncoder();
  * import { newCounters } from "./stats.ts";
  * const logDir = await Deno.makeTempDir();
  * const writer = new LogWriter({
- *   logDir, maxOpenFiles: 16, fsyncIntervalMs: 1000, maxBufferBytes: 1 << 20,
+ *   logDir, maxOpenFiles: 16, idleFileMs: 60_000, fsyncIntervalMs: 1000, maxBufferBytes: 1 << 20,
  *   counters: newCounters(), log: console.error,
  * });
  * writer.appendEvent("s1", '{"v":1,"received_at":"2025-12-01T12:00:00.000Z"');
@@ -159,6 +163,7 @@ export class LogWriter {
         pendingChars: 0,
         nextSeq: undefined,
         file: undefined,
+        lastUsedAt: 0,
         dirty: false,
         busy: false,
         inflight: undefined,
@@ -178,7 +183,7 @@ export class LogWriter {
     while (!this.#abandoned) {
       if (this.#queue.size === 0) {
         if (this.#closing) break;
-        await this.#sleep(this.#hasDirty() ? this.#untilSyncDue() : undefined);
+        await this.#sleep(this.#untilTimerDue());
       }
       const round = [...this.#queue];
       this.#queue.clear();
@@ -208,6 +213,7 @@ export class LogWriter {
         this.#backoffMs = 0;
       }
       if (this.#hasDirty() && this.#untilSyncDue() === 0) await this.#syncDirty();
+      await this.#closeIdle();
       this.#releaseWaiters();
     }
     if (this.#abandoned) return;
@@ -267,6 +273,7 @@ export class LogWriter {
   }
 
   async #ensureOpen(output: Output): Promise<void> {
+    output.lastUsedAt = Date.now();
     if (output.file !== undefined) {
       this.#open.delete(output);
       this.#open.set(output, true);
@@ -307,19 +314,40 @@ export class LogWriter {
     }
   }
 
-  /**
-   * Closes at least `count` of the least recently used idle files (a batch at once, fsynced in
-   * parallel). Victims leave the LRU before the first await, so parallel callers never pick the
-   * same file twice.
-   */
+  /** Closes at least `count` of the least recently used idle files, to make room. */
   async #evict(keep: Output, count: number): Promise<void> {
     const want = Math.max(count, Math.floor(this.#options.maxOpenFiles / 8));
-    const victims: Array<{ output: Output; file: Deno.FsFile }> = [];
+    const victims: Output[] = [];
     for (const output of this.#open.keys()) {
       if (output === keep || output.busy || output.inflight !== undefined) continue;
-      victims.push({ output, file: output.file as Deno.FsFile });
+      victims.push(output);
       if (victims.length >= want) break;
     }
+    await this.#closeFiles(victims);
+  }
+
+  /**
+   * Closes the files nothing was written to for idleFileMs, so a long-running collector does
+   * not keep every session it ever saw open until the LRU limit forces it.
+   */
+  async #closeIdle(): Promise<void> {
+    const cutoff = Date.now() - this.#options.idleFileMs;
+    const idle: Output[] = [];
+    // #open is in least-recently-used-first order: the first recent one ends the search.
+    for (const output of this.#open.keys()) {
+      if (output.lastUsedAt > cutoff) break;
+      if (output.busy || output.inflight !== undefined || output.pending.length > 0) continue;
+      idle.push(output);
+    }
+    await this.#closeFiles(idle);
+  }
+
+  /**
+   * Closes files (fsynced in parallel first when dirty). They leave the LRU before the first
+   * await, so parallel callers never pick the same file twice.
+   */
+  async #closeFiles(outputs: Output[]): Promise<void> {
+    const victims = outputs.map((output) => ({ output, file: output.file as Deno.FsFile }));
     for (const { output } of victims) {
       this.#open.delete(output);
       output.file = undefined;
@@ -391,6 +419,17 @@ export class LogWriter {
   #hasDirty(): boolean {
     for (const output of this.#open.keys()) if (output.dirty) return true;
     return false;
+  }
+
+  /** How long the loop may sleep before an fsync or an idle close is due; undefined: no timer. */
+  #untilTimerDue(): number | undefined {
+    const sync = this.#hasDirty() ? this.#untilSyncDue() : Infinity;
+    const oldest = this.#open.keys().next().value;
+    const idle = oldest === undefined
+      ? Infinity
+      : Math.max(0, oldest.lastUsedAt + this.#options.idleFileMs - Date.now());
+    const due = Math.min(sync, idle);
+    return due === Infinity ? undefined : due;
   }
 
   #untilSyncDue(): number {
