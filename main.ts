@@ -8,6 +8,7 @@ import { collectCommand } from "./collector/mod.ts";
 import { runCommand } from "./runner/mod.ts";
 import { probeCommand } from "./ffi/mod.ts";
 import { buildCommand } from "./toolchain/mod.ts";
+import { buildImageCommand } from "./container/mod.ts";
 import { schemaCommand } from "./protocol/schema_command.ts";
 
 /** A subcommand: takes its own arguments, returns the process exit code. */
@@ -24,6 +25,7 @@ const COMMANDS: ReadonlyMap<string, { summary: string; run: Command }> = new Map
     run: probeCommand,
   }],
   ["build", { summary: "build libauditshim.so with the pinned Zig", run: buildCommand }],
+  ["image", { summary: "build the container image with podman, offline", run: buildImageCommand }],
   ["schema", { summary: "regenerate protocol/audit-event.schema.json", run: schemaCommand }],
 ]);
 

@@ -1,5 +1,5 @@
 /**
- * `deno task image [--tag TAG] [--base-image IMAGE]`: builds the ContainAI audit image offline
+ * `main.ts image [--tag TAG] [--base-image IMAGE]` (`deno task image`): builds the ContainAI audit image offline
  * with podman (see docs/container.md).
  *
  * @module
@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { buildImage } from "./image.ts";
 
-const HELP = `usage: deno task image [--tag TAG] [--base-image IMAGE]
+const HELP = `usage: main.ts image [--tag TAG] [--base-image IMAGE]   (deno task image ...)
 
 Builds Containerfile with podman without network access inside the build: the base image is
 made locally with debootstrap (localhost/debian-base:bookworm) unless --base-image is given,
@@ -51,8 +51,4 @@ export async function buildImageCommand(args: string[]): Promise<number> {
     console.error(`image: ${(error as Error).message}`);
     return 1;
   }
-}
-
-if (import.meta.main) {
-  Deno.exit(await buildImageCommand(Deno.args));
 }

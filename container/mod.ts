@@ -31,3 +31,4 @@ export {
   PODMAN_COMPOSE_VERSION,
   podmanCompose,
 } from "./compose.ts";
+export { buildImageCommand } from "./build_image.ts";
