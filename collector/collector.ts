@@ -8,7 +8,7 @@ import type { CollectorConfig } from "./config.ts";
 import { ingestLine, ingestText, type LineOutcome, type RejectReason } from "./ingest.ts";
 import { type HeldBytesBudget, LineSplitter } from "./line_splitter.ts";
 import { LogWriter } from "./log_writer.ts";
-import { RejectLog } from "./reject_log.ts";
+import { type Reject, RejectLog } from "./reject_log.ts";
 import { type Counters, newCounters, snapshot, statsLine } from "./stats.ts";
 
 /** Exit budget after SIGTERM/SIGINT, below the 5 s a supervisor waits. */
@@ -340,16 +340,7 @@ export class Collector {
     this.#rejectCounted({ ...outcome, line: bytes, connection });
   }
 
-  #rejectCounted(
-    reject: {
-      reason: RejectReason;
-      path: string;
-      message: string;
-      line: Uint8Array;
-      connection: number;
-      bytes?: number;
-    },
-  ): void {
+  #rejectCounted(reject: Reject): void {
     this.#counters.rejects[reject.reason]++;
     this.#rejects.record(reject);
   }

@@ -29,6 +29,22 @@ export interface RejectRecord {
   connection: number;
 }
 
+/** One rejected input, as the collector reports it to {@linkcode RejectLog.record}. */
+export interface Reject {
+  /** Why it was rejected. */
+  reason: RejectReason;
+  /** Schema path of the problem ("" when not a schema problem). */
+  path: string;
+  /** What is wrong, in words. */
+  message: string;
+  /** The offending bytes; a sample of at most SAMPLE_BYTES is kept. */
+  line: Uint8Array;
+  /** Which connection sent it. */
+  connection: number;
+  /** Size of the input when `line` holds only part of it. */
+  bytes?: number;
+}
+
 /** The record written once per second when records were suppressed by the rate limit. */
 export interface SuppressedRecord {
   /** When the summary was written. */
@@ -91,16 +107,7 @@ export class RejectLog {
   }
 
   /** Records one reject, or counts it as suppressed when over the rate. */
-  record(
-    reject: {
-      reason: RejectReason;
-      path: string;
-      message: string;
-      line: Uint8Array;
-      connection: number;
-      bytes?: number;
-    },
-  ): void {
+  record(reject: Reject): void {
     const now = this.#now();
     this.#roll(now);
     if (this.#inWindow >= this.#perSecond) {
