@@ -5,7 +5,7 @@
  * @module
  */
 import type { CollectorConfig } from "./config.ts";
-import { ingestLine, ingestText, type LineOutcome, type RejectReason } from "./ingest.ts";
+import { ingestLine, ingestText, type LineOutcome } from "./ingest.ts";
 import { type HeldBytesBudget, LineSplitter } from "./line_splitter.ts";
 import { LogWriter } from "./log_writer.ts";
 import { type Reject, RejectLog } from "./reject_log.ts";
