@@ -112,19 +112,6 @@ function makeEvent(session: number, seq: number, random: () => number): AuditEve
       },
     };
   }
-  if (kind < 0.9 && file % 2 === 0) {
-    return {
-      ...common,
-      source: "Shim",
-      event_type: "Connect",
-      payload: {
-        call: "connect",
-        fd: 3 + (file % 60),
-        family: "AF_UNIX",
-        address: `/run/user/1000/containers/podman/machine/podman-api-${file}-listener.sock`,
-      },
-    };
-  }
   if (kind < 0.9) {
     return {
       ...common,
@@ -133,9 +120,16 @@ function makeEvent(session: number, seq: number, random: () => number): AuditEve
       payload: {
         call: "connect",
         fd: 3 + (file % 60),
-        family: "AF_INET6",
-        address: `2001:db8:${(file % 65535).toString(16)}::${session + 1}`,
-        port: 443,
+        ...(file % 2 === 0
+          ? {
+            family: "AF_UNIX" as const,
+            address: `/run/user/1000/containers/podman/machine/podman-api-${file}-listener.sock`,
+          }
+          : {
+            family: "AF_INET6" as const,
+            address: `2001:db8:${(file % 65535).toString(16)}::${session + 1}`,
+            port: 443,
+          }),
       },
     };
   }
