@@ -54,6 +54,20 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
       await Deno.mkdir(dir);
       return dir;
     };
+    /** `run --json` of `command`, reporting to the collector already serving. */
+    const underSidecar = (session: string, command: string[]): string[] => [
+      Deno.execPath(),
+      ...run,
+      "--json",
+      "--socket",
+      paths.socket,
+      "--log-dir",
+      paths.logDir,
+      "--session",
+      session,
+      "--",
+      ...command,
+    ];
     const contenders: Contender<RunSample>[] = [
       {
         name: BARE,
@@ -62,21 +76,10 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
       {
         name: SIDECAR,
         run: async (round) =>
-          await timed([
-            Deno.execPath(),
-            ...run,
-            "--json",
-            "--socket",
-            paths.socket,
-            "--log-dir",
-            paths.logDir,
-            "--session",
-            `bench-e2e-${round}`,
-            "--",
-            "bash",
-            WORKLOAD,
-            await fresh(round, "sidecar"),
-          ], { expectSummary: true }),
+          await timed(
+            underSidecar(`bench-e2e-${round}`, ["bash", WORKLOAD, await fresh(round, "sidecar")]),
+            { expectSummary: true },
+          ),
       },
       {
         name: OWN,
@@ -96,20 +99,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
     ];
     contenders.push({
       name: FIXED,
-      run: async (round) =>
-        await timed([
-          Deno.execPath(),
-          ...run,
-          "--json",
-          "--socket",
-          paths.socket,
-          "--log-dir",
-          paths.logDir,
-          "--session",
-          `bench-e2e-true-${round}`,
-          "--",
-          "/bin/true",
-        ]),
+      run: async (round) => await timed(underSidecar(`bench-e2e-true-${round}`, ["/bin/true"])),
     });
     const samples = await runAlternating(contenders, {
       rounds: options.rounds,
