@@ -96,11 +96,11 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
             await fresh(round, "own"),
           ], { expectSummary: true }),
       },
+      {
+        name: FIXED,
+        run: async (round) => await timed(underSidecar(`bench-e2e-true-${round}`, ["/bin/true"])),
+      },
     ];
-    contenders.push({
-      name: FIXED,
-      run: async (round) => await timed(underSidecar(`bench-e2e-true-${round}`, ["/bin/true"])),
-    });
     const samples = await runAlternating(contenders, {
       rounds: options.rounds,
       onSample: (name, round, sample) =>
@@ -117,13 +117,13 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<SuiteResult
   }
 }
 
-/** Runs a command to completion; returns its wall-clock seconds, spawn to exit. */
 /** One run: wall-clock seconds, spawn to exit, and CPU seconds of the waited-for process tree. */
 interface RunSample {
   wallSeconds: number;
   cpuSeconds: number;
 }
 
+/** Runs a command to completion under bash's `times`; returns its wall-clock and CPU seconds. */
 async function timed(
   command: string[],
   options: { expectSummary?: boolean } = {},
