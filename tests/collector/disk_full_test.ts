@@ -12,6 +12,28 @@ async function mountTinyTmpfs(dir: string): Promise<boolean> {
   return out?.success === true;
 }
 
+/**
+ * Runs `body` with `logDir` on a 256 KiB tmpfs filled to the last block (`filler` is the file
+ * that fills it); skips with a warning where no tmpfs can be mounted. Unmounts and cleans up.
+ */
+async function withFullDisk(body: (dir: string, logDir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "collector-enospc-" });
+  const logDir = join(dir, "logs");
+  await Deno.mkdir(logDir);
+  if (!(await mountTinyTmpfs(logDir))) {
+    console.warn("SKIPPED: cannot mount a tmpfs here (needs root); ENOSPC not tested");
+    await Deno.remove(dir, { recursive: true });
+    return;
+  }
+  try {
+    await fillUp(join(logDir, "filler"));
+    await body(dir, logDir);
+  } finally {
+    await new Deno.Command("umount", { args: [logDir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function fillUp(path: string): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true });
   const block = new Uint8Array(4096);
@@ -25,16 +47,7 @@ async function fillUp(path: string): Promise<void> {
 }
 
 Deno.test("on a full disk events wait (readers pause) and all land in order once space frees", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "collector-enospc-" });
-  const logDir = join(dir, "logs");
-  await Deno.mkdir(logDir);
-  if (!(await mountTinyTmpfs(logDir))) {
-    console.warn("SKIPPED: cannot mount a tmpfs here (needs root); ENOSPC not tested");
-    await Deno.remove(dir, { recursive: true });
-    return;
-  }
-  try {
-    await fillUp(join(logDir, "filler"));
+  await withFullDisk(async (dir, logDir) => {
     await using collector = await startTestCollector({
       socket: join(dir, "audit.sock"),
       logDir,
@@ -58,23 +71,11 @@ Deno.test("on a full disk events wait (readers pause) and all land in order once
     );
     assert.ok(summary.writeErrors > 0);
     assert.ok(summary.backpressurePauses > 0, "readers paused while the buffer was full");
-  } finally {
-    await new Deno.Command("umount", { args: [logDir] }).output();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SIGTERM while the disk stays full exits within 5 s with code 1 and says what is lost", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "collector-enospc-" });
-  const logDir = join(dir, "logs");
-  await Deno.mkdir(logDir);
-  if (!(await mountTinyTmpfs(logDir))) {
-    console.warn("SKIPPED: cannot mount a tmpfs here (needs root); ENOSPC not tested");
-    await Deno.remove(dir, { recursive: true });
-    return;
-  }
-  try {
-    await fillUp(join(logDir, "filler"));
+  await withFullDisk(async (dir, logDir) => {
     const collector = await startTestCollector({
       socket: join(dir, "audit.sock"),
       logDir,
@@ -101,8 +102,5 @@ Deno.test("SIGTERM while the disk stays full exits within 5 s with code 1 and sa
     assert.ok(took < 5500, `took ${took} ms`);
     assert.match(collector.stderrText(), /exiting with events not written/);
     await collector[Symbol.asyncDispose]();
-  } finally {
-    await new Deno.Command("umount", { args: [logDir] }).output();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
