@@ -6,6 +6,7 @@ import { CONFIG_FLAGS } from "../../collector/config.ts";
 import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { execEvent, send, toLines } from "./helpers.ts";
 import { readJsonLines } from "../support/collector.ts";
+import { withTempDir } from "../support/temp_dir.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** The permissions of `deno task collect` (deno.json), so the launcher is tested under them. */
@@ -30,21 +31,12 @@ async function printConfig(
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "collector-config-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("--print-config shows the embedded defaults when nothing is given", async () => {
   assert.deepEqual(await printConfig([]), { ...DEFAULT_CONFIG });
 });
 
 Deno.test("flags beat the environment, which beats the config file, which beats the defaults", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(
       file,
@@ -70,7 +62,7 @@ Deno.test("flags beat the environment, which beats the config file, which beats 
 });
 
 Deno.test("a config file setting of the wrong type is refused with exit code 2 naming the field", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{ "maxOpenFiles": "many" }');
     const out = await collect(["--config", file, "--print-config"]).output();
@@ -80,7 +72,7 @@ Deno.test("a config file setting of the wrong type is refused with exit code 2 n
 });
 
 Deno.test("an unknown config file setting is refused, so typos do not pass silently", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{ "maxOpenFile": 3 }');
     const out = await collect(["--config", file, "--print-config"]).output();
@@ -90,7 +82,7 @@ Deno.test("an unknown config file setting is refused, so typos do not pass silen
 });
 
 Deno.test("a config file that is not JSONC is refused with the line of the error", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{\n  "maxOpenFiles": 3\n  "socket": "/x"\n}');
     const out = await collect(["--config", file, "--print-config"]).output();
@@ -112,7 +104,7 @@ Deno.test("an unknown flag is refused with exit code 2", async () => {
 });
 
 Deno.test("main.ts collect serves any given paths, creates them, and exits 0 on a forwarded SIGTERM", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const socket = join(dir, "deep", "run", "audit.sock");
     const logDir = join(dir, "deep", "logs");
     const child = collect(["--socket", socket, "--log-dir", logDir]).spawn();
@@ -134,7 +126,7 @@ Deno.test("main.ts collect serves any given paths, creates them, and exits 0 on 
 });
 
 Deno.test("startCollectorProcess applies a JSONC config file, with its socket and logDir taking precedence", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-config-", async (dir) => {
     const configPath = join(dir, "collector.jsonc");
     await Deno.writeTextFile(
       configPath,

@@ -3,21 +3,13 @@ import { join } from "node:path";
 import { collectorAnswers, startCollectorProcess } from "../../collector/mod.ts";
 import { readJsonLines, startTestCollector, type StoredLine } from "../support/collector.ts";
 import { execEvent, send, toLines, waitForRejects, writeAll } from "./helpers.ts";
+import { withTempDir } from "../support/temp_dir.ts";
 
 const seqs = (events: StoredLine[]) => events.map((event) => event.session_seq);
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "collector-lifecycle-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("session_seq continues across a restart of the collector", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const paths = { socket: join(dir, "audit.sock"), logDir: join(dir, "logs") };
     const first = await startTestCollector(paths);
     await send(first.socket, toLines(range(5).map((i) => execEvent("resume", i))));
@@ -32,7 +24,7 @@ Deno.test("session_seq continues across a restart of the collector", async () =>
 });
 
 Deno.test("an unterminated last line left by a crash is moved to rejected.jsonl and numbering continues", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const logDir = join(dir, "logs");
     await Deno.mkdir(logDir);
     const complete = `${JSON.stringify({ ...execEvent("torn", 0), session_seq: 0 })}\n`;
@@ -102,7 +94,7 @@ Deno.test("the collector exits within 5 s of SIGTERM even with idle producers co
 });
 
 Deno.test("a stale socket left by a killed collector is replaced on the next start", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const paths = { socket: join(dir, "audit.sock"), logDir: join(dir, "logs") };
     const crashed = await startCollectorProcess({ ...paths, onStderr: () => {} });
     Deno.kill(crashed.pid, "SIGKILL");
@@ -152,7 +144,7 @@ Deno.test("a second collector on another socket but the same log dir refuses wit
 });
 
 Deno.test("a socket path that is not a socket is refused with exit code 4 and left untouched", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const socket = join(dir, "audit.sock");
     await Deno.writeTextFile(socket, "precious");
     await assert.rejects(
@@ -164,7 +156,7 @@ Deno.test("a socket path that is not a socket is refused with exit code 4 and le
 });
 
 Deno.test("the socket gets mode 0660 by default and the socket directory 0750", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const socket = join(dir, "run", "containai", "audit.sock");
     await using collector = await startTestCollector({ socket, logDir: join(dir, "logs") });
     assert.equal((await Deno.lstat(collector.socket)).mode! & 0o777, 0o660);
@@ -178,7 +170,7 @@ Deno.test("the socket mode is configurable", async () => {
 });
 
 Deno.test("SIGINT shuts the collector down cleanly like SIGTERM", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("collector-lifecycle-", async (dir) => {
     const collector = await startCollectorProcess({
       socket: join(dir, "audit.sock"),
       logDir: join(dir, "logs"),

@@ -34,3 +34,23 @@ export async function tempDir(prefix: string): Promise<TempDir> {
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
   };
 }
+
+/**
+ * Runs `body` with a fresh temp dir named `<prefix><random>`; removes the dir, with its contents,
+ * when `body` settles.
+ *
+ * @example
+ * ```ts
+ * import { withTempDir } from "./tests/support/temp_dir.ts";
+ * await withTempDir("collector-config-", async (dir) => {
+ *   await Deno.writeTextFile(`${dir}/collector.jsonc`, "{}");
+ * });
+ * ```
+ */
+export async function withTempDir(
+  prefix: string,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  await using dir = await tempDir(prefix);
+  await body(dir.path);
+}
