@@ -6,6 +6,7 @@
  * @module
  */
 import type { AuditEvent } from "../protocol/mod.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 /** Options of {@linkcode generateEvents}. */
 export interface EventMixOptions {
@@ -13,18 +14,6 @@ export interface EventMixOptions {
   sessions?: number;
   /** Seed of the deterministic generator (default 1). */
   seed?: number;
-}
-
-/** A small deterministic generator (mulberry32), so every run sends the same bytes. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const COMMANDS: readonly string[][] = [

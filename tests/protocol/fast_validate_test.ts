@@ -7,21 +7,10 @@
 import assert from "node:assert/strict";
 import { type AuditEvent, isCertainlyValidEvent, validateEvent } from "../../protocol/mod.ts";
 import { VALID_EVENTS } from "./fixtures.ts";
+import { seededRandom } from "../../bench/seeded_random.ts";
 
 type Json = Record<string, unknown>;
 type Path = readonly string[];
-
-/** A small deterministic generator (mulberry32), so every run checks the same cases. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Compares both validators on every case; returns the disagreements (at most 20). */
 function disagreements(cases: Iterable<[string, unknown]>): string[] {
