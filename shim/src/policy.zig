@@ -97,6 +97,8 @@ const Tables = struct {
     segment_bits2: [max_globs + 8]u32 = undefined,
     /// Whether any glob of the kind has segment bits (then a scan computes the path's filter).
     open_segments: bool = false,
+    /// The Open globs as bit sets, when there are at most 64 of them (see `OpenIndex`).
+    open_index: OpenIndex = .{},
     exec_segments: bool = false,
     unix_segments: bool = false,
     glob_count: usize = 0,
@@ -114,6 +116,26 @@ const Tables = struct {
     /// Connect rules are `rules[connect_rule_start..connect_rule_end]`.
     connect_rule_start: usize = 0,
     connect_rule_end: usize = 0,
+};
+
+/// The Open globs as bit sets (bit k: glob `open_start + k`), so a check combines a few words
+/// instead of filtering every glob: the globs a path's first 4 bytes admit, and those its segment
+/// filter admits. Answers exactly the vector filters of `scanFiltered` do; only the survivors go
+/// through `globHit`. Built only for at most 64 Open globs (one word); larger policies scan.
+const OpenIndex = struct {
+    enabled: bool = false,
+    /// Globs whose literal prefix is shorter than 4 bytes: admitted whatever the path's head.
+    loose: u64 = 0,
+    /// The distinct 4-byte prefixes of the other globs, and the globs with each.
+    heads: [64]u32 = undefined,
+    head_sets: [64]u64 = undefined,
+    head_count: usize = 0,
+    /// Globs without segment bits (under the first and the second hash), and by bit position
+    /// the globs that need that bit of the path's filter.
+    free1: u64 = 0,
+    free2: u64 = 0,
+    need1: [32]u64 = [_]u64{0} ** 32,
+    need2: [32]u64 = [_]u64{0} ** 32,
 };
 
 const State = enum(u8) { unloaded, off, ready, failed };
@@ -245,6 +267,7 @@ pub fn parse(text: []const u8, t: *Tables) bool {
                 t.open_start = glob_start;
                 t.open_end = t.glob_count;
                 t.open_segments = anySegments(t, glob_start, t.glob_count);
+                buildOpenIndex(t);
             },
             'X' => {
                 t.exec_start = glob_start;
@@ -261,6 +284,30 @@ pub fn parse(text: []const u8, t: *Tables) bool {
         }
     }
     return true;
+}
+
+fn buildOpenIndex(t: *Tables) void {
+    const x = &t.open_index;
+    x.* = .{};
+    if (t.open_end - t.open_start > 64) return;
+    for (t.open_start..t.open_end) |i| {
+        const bit = @as(u64, 1) << @intCast(i - t.open_start);
+        if (t.mask4s[i] == 0xffff_ffff) {
+            var h: usize = 0;
+            while (h < x.head_count and x.heads[h] != t.pre4s[i]) h += 1;
+            if (h == x.head_count) {
+                x.heads[h] = t.pre4s[i];
+                x.head_sets[h] = 0;
+                x.head_count += 1;
+            }
+            x.head_sets[h] |= bit;
+        } else {
+            x.loose |= bit;
+        }
+        if (t.segment_bits[i] == 0) x.free1 |= bit else x.need1[@ctz(t.segment_bits[i])] |= bit;
+        if (t.segment_bits2[i] == 0) x.free2 |= bit else x.need2[@ctz(t.segment_bits2[i])] |= bit;
+    }
+    x.enabled = true;
 }
 
 fn anySegments(t: *const Tables, from: usize, end: usize) bool {
@@ -689,6 +736,37 @@ noinline fn checkChunk(
     return null;
 }
 
+/// `scanFiltered` over the Open globs through their `OpenIndex`: the same globs survive the
+/// prefix and segment filters, in the same order, as one word instead of a pass over every glob.
+fn scanOpenIndexed(t: *const Tables, target: []const u8, access: u8, f: [2]u32) ?usize {
+    const x = &t.open_index;
+    const h = headWords(target);
+    const head: u32 = @truncate(h[0]);
+    var admitted = x.loose;
+    for (x.heads[0..x.head_count], x.head_sets[0..x.head_count]) |value, set| {
+        if (value == head) {
+            admitted |= set;
+            break;
+        }
+    }
+    if (admitted == 0) return null;
+    var pass1 = x.free1;
+    var bits1 = f[0];
+    while (bits1 != 0) : (bits1 &= bits1 - 1) pass1 |= x.need1[@ctz(bits1)];
+    var pass2 = x.free2;
+    var bits2 = f[1];
+    while (bits2 != 0) : (bits2 &= bits2 - 1) pass2 |= x.need2[@ctz(bits2)];
+    var rest = admitted & pass1 & pass2;
+    while (rest != 0) : (rest &= rest - 1) {
+        const k = t.open_start + @ctz(rest);
+        const g = &t.globs[k];
+        if (g.argv) continue;
+        if (access != 0 and g.access & access == 0) continue;
+        if (globHit(g, target, h[0], h[1])) return k;
+    }
+    return null;
+}
+
 fn headWords(s: []const u8) [2]u64 {
     var head = [_]u8{0} ** 16;
     const n = @min(s.len, 16);
@@ -883,7 +961,10 @@ fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
 }
 
 fn matchOpenFiltered(t: *const Tables, target: []const u8, access: u8, filter: [2]u32) ?Match {
-    const k = scanFiltered(t, t.open_start, t.open_end, target, access, filter) orelse return null;
+    const k = (if (t.open_index.enabled)
+        scanOpenIndexed(t, target, access, filter)
+    else
+        scanFiltered(t, t.open_start, t.open_end, target, access, filter)) orelse return null;
     const name = t.rules[t.globs[k].rule].name;
     return .{ .rule = name, .enforced = t.mode == .enforce, .target = target };
 }
@@ -1208,6 +1289,12 @@ test "glob vectors shared with policy/glob.ts" {
             S.t.segment_bits2[0] = g.segment_bit2;
             const hit = scan(&S.t, 0, 1, case.text, 0, g.segment_bit != 0) != null;
             try testing.expectEqual(case.match, hit);
+            S.t.open_start = 0;
+            S.t.open_end = 1;
+            buildOpenIndex(&S.t);
+            try testing.expect(S.t.open_index.enabled);
+            const indexed = scanOpenIndexed(&S.t, case.text, 0, segmentFilter(case.text));
+            try testing.expectEqual(case.match, indexed != null);
         }
     }
 }
