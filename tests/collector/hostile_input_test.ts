@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTestCollector } from "../support/collector.ts";
+import { startTestCollector, type TestCollector } from "../support/collector.ts";
 import { execEvent, listDir, send, toLines, waitForRejects, writeAll } from "./helpers.ts";
 
 const encoder = new TextEncoder();
+
+/** Milliseconds from sending one valid event of session `sessionId` until it is stored. */
+async function msToLand(collector: TestCollector, sessionId: string): Promise<number> {
+  const started = Date.now();
+  await send(collector.socket, toLines([execEvent(sessionId, 0)]));
+  await collector.waitForEvents(sessionId, (e) => e.length === 1);
+  return Date.now() - started;
+}
 
 function withField(path: string[], value: unknown): string {
   const event = structuredClone(execEvent("hostile", 0)) as unknown as Record<string, unknown>;
@@ -117,10 +125,7 @@ Deno.test("1e6 nested brackets are rejected as too_deep while another connection
   })();
   await waitForRejects(collector, 1);
 
-  const started = Date.now();
-  await send(collector.socket, toLines([execEvent("meanwhile", 0)]));
-  await collector.waitForEvents("meanwhile", (e) => e.length === 1);
-  const latency = Date.now() - started;
+  const latency = await msToLand(collector, "meanwhile");
   await flood;
 
   const records = await waitForRejects(collector, 8);
@@ -141,10 +146,7 @@ Deno.test("huge valid events near the line limit are stored while another connec
   })();
   await collector.waitForEvents("huge", (e) => e.length >= 1, 20_000);
 
-  const started = Date.now();
-  await send(collector.socket, toLines([execEvent("beside-huge", 0)]));
-  await collector.waitForEvents("beside-huge", (e) => e.length === 1);
-  const latency = Date.now() - started;
+  const latency = await msToLand(collector, "beside-huge");
   await flood;
 
   const stored = await collector.waitForEvents("huge", (e) => e.length === 10, 20_000);
