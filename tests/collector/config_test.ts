@@ -31,6 +31,13 @@ async function printConfig(
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
+/** Runs `collect` with `args`, asserts that it refuses them (exit code 2); returns its stderr. */
+async function refusal(args: string[]): Promise<string> {
+  const out = await collect(args).output();
+  assert.equal(out.code, 2);
+  return new TextDecoder().decode(out.stderr);
+}
+
 Deno.test("--print-config shows the embedded defaults when nothing is given", async () => {
   assert.deepEqual(await printConfig([]), { ...DEFAULT_CONFIG });
 });
@@ -65,9 +72,7 @@ Deno.test("a config file setting of the wrong type is refused with exit code 2 n
   await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{ "maxOpenFiles": "many" }');
-    const out = await collect(["--config", file, "--print-config"]).output();
-    assert.equal(out.code, 2);
-    assert.match(new TextDecoder().decode(out.stderr), /maxOpenFiles/);
+    assert.match(await refusal(["--config", file, "--print-config"]), /maxOpenFiles/);
   });
 });
 
@@ -75,9 +80,7 @@ Deno.test("an unknown config file setting is refused, so typos do not pass silen
   await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{ "maxOpenFile": 3 }');
-    const out = await collect(["--config", file, "--print-config"]).output();
-    assert.equal(out.code, 2);
-    assert.match(new TextDecoder().decode(out.stderr), /maxOpenFile/);
+    assert.match(await refusal(["--config", file, "--print-config"]), /maxOpenFile/);
   });
 });
 
@@ -85,22 +88,22 @@ Deno.test("a config file that is not JSONC is refused with the line of the error
   await withTempDir("collector-config-", async (dir) => {
     const file = join(dir, "collector.jsonc");
     await Deno.writeTextFile(file, '{\n  "maxOpenFiles": 3\n  "socket": "/x"\n}');
-    const out = await collect(["--config", file, "--print-config"]).output();
-    assert.equal(out.code, 2);
-    assert.match(new TextDecoder().decode(out.stderr), /not valid JSONC: .* at line 3/);
+    assert.match(
+      await refusal(["--config", file, "--print-config"]),
+      /not valid JSONC: .* at line 3/,
+    );
   });
 });
 
 Deno.test("a non-numeric value for a numeric flag is refused with exit code 2", async () => {
-  const out = await collect(["--max-connections", "lots", "--print-config"]).output();
-  assert.equal(out.code, 2);
-  assert.match(new TextDecoder().decode(out.stderr), /--max-connections takes a whole number/);
+  assert.match(
+    await refusal(["--max-connections", "lots", "--print-config"]),
+    /--max-connections takes a whole number/,
+  );
 });
 
 Deno.test("an unknown flag is refused with exit code 2", async () => {
-  const out = await collect(["--sockett", "/x"]).output();
-  assert.equal(out.code, 2);
-  assert.match(new TextDecoder().decode(out.stderr), /sockett/);
+  assert.match(await refusal(["--sockett", "/x"]), /sockett/);
 });
 
 Deno.test("main.ts collect serves any given paths, creates them, and exits 0 on a forwarded SIGTERM", async () => {
