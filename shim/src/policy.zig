@@ -768,6 +768,13 @@ fn scanOpenIndexed(t: *const Tables, target: []const u8, access: u8, f: [2]u32) 
 }
 
 fn headWords(s: []const u8) [2]u64 {
+    // Most paths are longer than 16 bytes: two loads, no copy.
+    if (s.len >= 16) {
+        return .{
+            std.mem.readInt(u64, s[0..8], .little),
+            std.mem.readInt(u64, s[8..16], .little),
+        };
+    }
     var head = [_]u8{0} ** 16;
     const n = @min(s.len, 16);
     @memcpy(head[0..n], s[0..n]);
