@@ -1349,6 +1349,41 @@ test "first matching rule wins" {
     try testing.expect(!matchOpen(t, "/tmp/a", access_read).?.enforced);
 }
 
+test "the Open index and the glob scan pick the same first rule, in rule order" {
+    // Rules whose globs land in every part of the index: a head bucket (`/srv`), loose (`**`,
+    // `/*`), with and without segment bits; `n` copies of a filler rule before them decide
+    // whether the index is built (at most 64 Open globs) or every glob is scanned.
+    const shapes = [_][]const u8{ "**/.key", "/srv/**", "/*/app/.key", "**/app/**", "/srv/app/*" };
+    const paths = [_][]const u8{ "/srv/app/.key", "/srv/x", "/home/app/.key", "/a/app/b", "/b" };
+    const expected = [_]?[]const u8{ "s0", "s1", "s0", "s3", null };
+    var buf: [8192]u8 = undefined;
+    for ([_]usize{ 3, 80 }) |fillers| {
+        var w = std.io.fixedBufferStream(&buf);
+        const out = w.writer();
+        try out.print("CAIPOLICY 1 enforce {d}\n", .{fillers + shapes.len});
+        for (0..fillers) |k| try out.print("O 1:f 7 1 10:/zz{d:0>4}/**\n", .{k});
+        for (shapes, 0..) |shape, k| {
+            try out.print("O 2:s{d} 7 1 {d}:{s}\n", .{ k, shape.len, shape });
+        }
+        try out.writeAll("END\n");
+        var t: Tables = .{};
+        try testing.expect(parse(w.getWritten(), &t));
+        try testing.expectEqual(fillers + shapes.len <= 64, t.open_index.enabled);
+        for (paths, expected) |path, want| {
+            const got = matchOpen(&t, path, access_read);
+            const filter = segmentFilter(path);
+            const scanned = scanFiltered(&t, t.open_start, t.open_end, path, access_read, filter);
+            if (want) |name| {
+                try testing.expectEqualStrings(name, got.?.rule);
+                try testing.expectEqualStrings(name, t.rules[t.globs[scanned.?].rule].name);
+            } else {
+                try testing.expect(got == null);
+                try testing.expect(scanned == null);
+            }
+        }
+    }
+}
+
 test "rejects malformed compact forms" {
     const bad = [_][]const u8{
         "",
