@@ -1,4 +1,4 @@
-//! Unit tests of the pure parts (encoding, decoding, configuration); `zig build test`.
+//! Unit tests of the pure parts (encoding, decoding, configuration, policy matching); `zig build test`.
 test {
     _ = @import("json.zig");
     _ = @import("event.zig");
@@ -6,4 +6,5 @@ test {
     _ = @import("envp.zig");
     _ = @import("open_flags.zig");
     _ = @import("sockaddr.zig");
+    _ = @import("policy.zig");
 }
