@@ -1,4 +1,5 @@
-//! Unit tests of the pure parts (encoding, decoding, configuration, policy matching); `zig build test`.
+//! Unit tests of the pure parts (encoding, decoding, configuration, policy matching).
+//! Run with `zig build test`.
 test {
     _ = @import("json.zig");
     _ = @import("event.zig");
