@@ -37,12 +37,16 @@ function shellQuote(word: string): string {
 /**
  * Runs `main.ts run ARGS` inside a pseudo-terminal made by util-linux
  * `script`, whose stdin we type into (it relays keystrokes to the pty).
+ * `script` starts `$SHELL -c`; the shell is pinned and `exec`s the runner, so
+ * the runner is the terminal's process, as when a user types `run` at a prompt
+ * (dash would otherwise stay in between and die of the Ctrl-C itself).
  */
 function spawnInPty(args: string[], env: Record<string, string> = baseEnv()): Deno.ChildProcess {
   const runner = [Deno.execPath(), "run", ...runTaskFlags(), MAIN, "run", ...args];
+  const command = `exec ${runner.map(shellQuote).join(" ")}`;
   return new Deno.Command("script", {
-    args: ["--quiet", "--return", "--command", runner.map(shellQuote).join(" "), "/dev/null"],
-    env: { ...env, TERM: "dumb" },
+    args: ["--quiet", "--return", "--command", command, "/dev/null"],
+    env: { ...env, TERM: "dumb", SHELL: "/bin/sh" },
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",
