@@ -5,7 +5,15 @@
  * because it would send valid events down the slow path unnoticed.
  */
 import assert from "node:assert/strict";
-import { type AuditEvent, isCertainlyValidEvent, validateEvent } from "../../protocol/mod.ts";
+import {
+  type AuditEvent,
+  FAST_SESSION_ID_PATTERN,
+  FAST_TIMESTAMP_PATTERN,
+  isCertainlyValidEvent,
+  SESSION_ID_PATTERN,
+  TIMESTAMP_PATTERN,
+  validateEvent,
+} from "../../protocol/mod.ts";
 import { VALID_EVENTS } from "./fixtures.ts";
 import { seededRandom } from "../../bench/seeded_random.ts";
 
@@ -544,4 +552,21 @@ Deno.test("the fast validator never accepts a probe that zod rejects as not a pl
     assert(zod || !isCertainlyValidEvent(event), `probe #${i}: zod rejects, fast accepts`);
   }
   assert(zodAccepted > 0 && zodAccepted < probes.length, "the cases must include both verdicts");
+});
+
+Deno.test("the fast validator's session id and timestamp patterns are schema.ts's", () => {
+  assert.equal(FAST_SESSION_ID_PATTERN.source, SESSION_ID_PATTERN.source);
+  assert.equal(FAST_SESSION_ID_PATTERN.flags, SESSION_ID_PATTERN.flags);
+  assert.equal(FAST_TIMESTAMP_PATTERN.source, TIMESTAMP_PATTERN.source);
+  assert.equal(FAST_TIMESTAMP_PATTERN.flags, TIMESTAMP_PATTERN.flags);
+});
+
+Deno.test("the fast validator module imports nothing at run time (it runs in a locked-down worker)", async () => {
+  const source = await Deno.readTextFile(
+    new URL("../../protocol/fast_validate.ts", import.meta.url),
+  );
+  const imports = source.split("\n").filter((line) =>
+    /^\s*(import|export)\b.*\bfrom\s/.test(line) && !/^\s*(import|export) type\b/.test(line)
+  );
+  assert.deepEqual(imports, []);
 });
