@@ -1,6 +1,7 @@
 /**
  * Comparison 3, exec-heavy loop: bash starts /bin/true 500 times, with no
- * preload, under the shim (reporting to a real collector) and under snoopy
+ * preload, with an empty preloaded library (the floor of any LD_PRELOAD
+ * auditor), under the shim (reporting to a real collector) and under snoopy
  * (logging to a file). The loop is timed inside bash with $EPOCHREALTIME, so
  * process start-up and the benchmark's wrappers are excluded.
  *
@@ -16,6 +17,7 @@ import { stopServer, waitForSocket } from "./server.ts";
 import { formatNumber, formatPercent, median, range, relativeOverhead } from "./stats.ts";
 import type { SuiteResult } from "./suite.ts";
 import { straceAvailable, syscallsPerIteration } from "./syscalls.ts";
+import { compileHelper } from "./native.ts";
 import { buildShim } from "../toolchain/mod.ts";
 
 const SNOOPY_TEMPLATE = new URL("snoopy.ini", import.meta.url);
@@ -29,6 +31,7 @@ export interface ExecLoopOptions {
 }
 
 const NONE = "no preload";
+const EMPTY = "empty preload";
 const SHIM = "containai shim";
 const SNOOPY = "snoopy";
 
@@ -87,6 +90,7 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
   await Deno.mkdir(paths.logDir);
   options.log("exec: building the shim, starting a collector");
   const shim = await buildShim({ quiet: true });
+  const emptyPreload = await compileHelper("empty_preload", { outDir: workDir, shared: true });
   const collector = await COLLECTOR_TARGET.start(paths);
   try {
     await waitForSocket(collector, paths.socket);
@@ -104,6 +108,7 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
     const snoopyMount = { source: snoopyConfig, target: SNOOPY_CONFIG_PATH };
     const contenders: Contender<LoopSample>[] = [
       { name: NONE, run: () => timeBash(script, {}) },
+      { name: EMPTY, run: () => timeBash(script, { LD_PRELOAD: emptyPreload }) },
       {
         name: SHIM,
         run: async (round) => {
@@ -142,6 +147,7 @@ export async function runExecLoop(options: ExecLoopOptions): Promise<SuiteResult
       options.log("exec: counting system calls per exec with strace");
       const variants: [string, Record<string, string>, MountOver?][] = [
         [NONE, {}],
+        [EMPTY, { LD_PRELOAD: emptyPreload }],
         [SHIM, shimEnv("bench-exec-strace")],
         [SNOOPY, { LD_PRELOAD: SNOOPY_LIBRARY }, snoopyMount],
       ];
@@ -245,7 +251,7 @@ function summarize(
     median(samples.get(name)!.map((sample) => sample[key]));
   const overhead = (name: string, key: keyof LoopSample): number =>
     relativeOverhead(medianOf(name, key), medianOf(NONE, key));
-  const rows = [NONE, SHIM, SNOOPY].map((name) => {
+  const rows = [NONE, EMPTY, SHIM, SNOOPY].map((name) => {
     const spread = range(samples.get(name)!.map((sample) => sample.wallSeconds));
     return [
       name,
@@ -268,7 +274,9 @@ function summarize(
       `bash runs \`${loopScript(options.execs)}\`: the sample is the loop's wall-clock ` +
       "duration and the CPU time (user + system) of bash and all its children from `times`; " +
       "CPU time is far less disturbed by other load on the machine, but it leaves out the " +
-      "collector's work and any time spent waiting. No preload; the shim (LD_PRELOAD, " +
+      "collector's work and any time spent waiting. No preload; an empty preloaded library " +
+      "(bench/c/empty_preload.c: what loading one more object into every process costs, the " +
+      "floor of any LD_PRELOAD auditor); the shim (LD_PRELOAD, " +
       "reporting every exec to a real collector on a Unix socket, checked afterwards to hold " +
       "every exec); snoopy (Debian's libsnoopy via LD_PRELOAD only, logging to a file through " +
       "bench/snoopy.ini, bind-mounted over /etc/snoopy.ini in a private mount namespace; the " +
@@ -292,7 +300,9 @@ function summarize(
       `The shim changes the loop's wall-clock time by ${formatPercent(shimWall)} (goal: at ` +
       `most +5 %): ${verdict(shimWall)}; its CPU time by ${formatPercent(shimCpu)}: ` +
       `${verdict(shimCpu)}. snoopy: ${formatPercent(overhead(SNOOPY, "wallSeconds"))} wall, ` +
-      `${formatPercent(overhead(SNOOPY, "cpuSeconds"))} CPU.`,
+      `${formatPercent(overhead(SNOOPY, "cpuSeconds"))} CPU; an empty preloaded library: ` +
+      `${formatPercent(overhead(EMPTY, "wallSeconds"))} wall, ` +
+      `${formatPercent(overhead(EMPTY, "cpuSeconds"))} CPU.`,
     ],
   };
 }

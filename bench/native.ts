@@ -9,9 +9,18 @@ import { findZig } from "../toolchain/mod.ts";
 
 const SOURCES = new URL("c/", import.meta.url);
 
+/** Options of {@linkcode compileHelper}. */
+export interface CompileHelperOptions {
+  /** Directory the output goes to. */
+  outDir: string;
+  /** Build a shared library `<name>.so` (for LD_PRELOAD) instead of an executable. */
+  shared?: boolean;
+}
+
 /**
  * Compiles `bench/c/<name>.c` into `<outDir>/<name>` (-O2, glibc, dynamically
- * linked so that LD_PRELOAD libraries apply) and returns the executable's path.
+ * linked so that LD_PRELOAD libraries apply) and returns the executable's path;
+ * with `shared`, into the preloadable library `<outDir>/<name>.so`.
  *
  * @example
  * ```ts
@@ -19,14 +28,15 @@ const SOURCES = new URL("c/", import.meta.url);
  * const sink = await compileHelper("sink", { outDir: await Deno.makeTempDir() });
  * ```
  */
-export async function compileHelper(name: string, options: { outDir: string }): Promise<string> {
+export async function compileHelper(name: string, options: CompileHelperOptions): Promise<string> {
   const zig = await findZig();
-  const output = `${options.outDir}/${name}`;
+  const output = `${options.outDir}/${name}${options.shared ? ".so" : ""}`;
   const result = await runText(zig.program, {
     args: [
       ...zig.prefix,
       "cc",
       "-O2",
+      ...(options.shared ? ["-shared", "-fPIC"] : []),
       "-target",
       "x86_64-linux-gnu",
       "-o",
