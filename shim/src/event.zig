@@ -71,14 +71,16 @@ pub fn timestamp(w: *json.Writer, ts: std.os.linux.timespec) void {
     w.raw(&out);
 }
 
+/// `value` as exactly `out.len` digits (zero-padded; higher digits dropped), two at a time.
 fn put(out: []u8, value: u64) void {
     var v = value;
     var i: usize = out.len;
-    while (i > 0) {
-        i -= 1;
-        out[i] = @intCast('0' + v % 10);
-        v /= 10;
+    while (i >= 2) {
+        i -= 2;
+        out[i..][0..2].* = json.digitPair(v % 100);
+        v /= 100;
     }
+    if (i == 1) out[0] = @intCast('0' + v % 10);
 }
 
 const Civil = struct { year: u64, month: u64, day: u64 };

@@ -8,6 +8,22 @@ const sys = @import("sys.zig");
 /// (closing brackets, `truncated`, `seq`, `dropped`, newline).
 pub const tail_reserve: usize = 192;
 
+/// "00" to "99": numbers are written two digits at a time.
+const digit_pairs: [200]u8 = blk: {
+    var table: [200]u8 = undefined;
+    for (0..100) |k| {
+        table[2 * k] = '0' + k / 10;
+        table[2 * k + 1] = '0' + k % 10;
+    }
+    break :blk table;
+};
+
+/// The two decimal digits of `value` (below 100).
+pub inline fn digitPair(value: u64) [2]u8 {
+    const k: usize = @intCast(value % 100);
+    return digit_pairs[2 * k ..][0..2].*;
+}
+
 pub const Writer = struct {
     buf: []u8,
     len: usize = 0,
@@ -48,11 +64,18 @@ pub const Writer = struct {
         var digits: [20]u8 = undefined;
         var n = value;
         var i: usize = digits.len;
-        while (true) {
+        // Two digits per division: every event carries about eight numbers.
+        while (n >= 100 and i >= 2) {
+            i -= 2;
+            digits[i..][0..2].* = digitPair(n % 100);
+            n /= 100;
+        }
+        if (n >= 10) {
+            i -= 2;
+            digits[i..][0..2].* = digitPair(n);
+        } else {
             i -= 1;
-            digits[i] = @intCast('0' + n % 10);
-            n /= 10;
-            if (n == 0 or i == 0) break;
+            digits[i] = @intCast('0' + n);
         }
         self.raw(digits[i..]);
     }
@@ -302,6 +325,20 @@ test "writes integers" {
     w.byte(' ');
     w.int(std.math.minInt(i64));
     try std.testing.expectEqualStrings("-100 0 -9223372036854775808", w.written());
+}
+
+test "writes integers at every digit-count boundary" {
+    var buf: [512]u8 = undefined;
+    var w = Writer.init(&buf);
+    const values = [_]u64{ 9, 10, 99, 100, 101, 999, 1000, 12345, std.math.maxInt(u64) };
+    for (values) |v| {
+        w.uint(v);
+        w.byte(' ');
+    }
+    try std.testing.expectEqualStrings(
+        "9 10 99 100 101 999 1000 12345 18446744073709551615 ",
+        w.written(),
+    );
 }
 
 fn fillWith(value: []const u8, out: []u8) ?usize {
