@@ -6,6 +6,7 @@
  */
 import type { CollectorConfig } from "./config.ts";
 import { ingestLine, ingestText, type LineOutcome } from "./ingest.ts";
+import { IngestPipeline, type IngestWorkerSpec } from "./ingest_pipeline.ts";
 import { type HeldBytesBudget, LineSplitter } from "./line_splitter.ts";
 import { LogWriter } from "./log_writer.ts";
 import { type Reject, RejectLog } from "./reject_log.ts";
@@ -23,6 +24,10 @@ const NEWLINE = 0x0a;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 const MAX_READ_BYTES = 256 * 1024;
+/** Bytes handed to the ingest worker and not answered yet above which readers wait. */
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** How long the drain waits for the ingest worker before doing its work on the main thread. */
+const WORKER_DRAIN_MS = 1000;
 
 /** One producer connection. */
 interface Connection {
@@ -68,6 +73,7 @@ export class Collector {
   #counters: Counters = newCounters();
   #lastStats: Counters = newCounters();
   #writer: LogWriter;
+  #pipeline: IngestPipeline;
   #rejects: RejectLog;
   #connections = new Set<Connection>();
   #heldBytes: HeldBytesBudget;
@@ -86,8 +92,14 @@ export class Collector {
   #statsTimer: ReturnType<typeof setInterval>;
   #started = Date.now();
 
-  /** Takes over `listener`; `log` receives the structured log lines. */
-  constructor(config: CollectorConfig, options: { listener: Deno.UnixListener; log: Logger }) {
+  /**
+   * Takes over `listener`; `log` receives the structured log lines. `ingestWorker` starts the
+   * line function in a Worker (undefined: on the main thread).
+   */
+  constructor(
+    config: CollectorConfig,
+    options: { listener: Deno.UnixListener; log: Logger; ingestWorker?: IngestWorkerSpec },
+  ) {
     const { listener, log } = options;
     this.#config = config;
     this.#listener = listener;
@@ -111,6 +123,25 @@ export class Collector {
           connection: 0,
         }),
     });
+    this.#pipeline = new IngestPipeline({
+      sink: {
+        accepted: (sessionId, record) => {
+          this.#counters.events++;
+          this.#writer.appendEvent(sessionId, record);
+        },
+        undecided: (line, connection, receivedAtMs) => {
+          this.#stampReceivedAt(receivedAtMs);
+          this.#store(ingestLine(line, this.#receivedAt), line, connection);
+        },
+        inProcess: (run, connection, receivedAtMs) => {
+          this.#stampReceivedAt(receivedAtMs);
+          this.#ingestRun(run, connection);
+        },
+      },
+      log,
+      worker: options.ingestWorker,
+      maxInFlightBytes: MAX_IN_FLIGHT_BYTES,
+    });
     this.#rejects = new RejectLog({
       perSecond: config.rejectRecordsPerSecond,
       write: (line) => this.#writer.appendReject(line),
@@ -125,6 +156,8 @@ export class Collector {
     await this.#acceptUntilStopped();
     this.shutdown();
     while (this.#handlers.size > 0) await Promise.all(this.#handlers);
+    await this.#pipeline.drain(WORKER_DRAIN_MS);
+    this.#pipeline.close();
     clearTimeout(this.#drainDeadline);
     clearInterval(this.#sweeper);
     clearInterval(this.#statsTimer);
@@ -215,7 +248,7 @@ export class Collector {
     this.#counters.connectionsAccepted++;
     const id = this.#nextId++;
     const splitter = new LineSplitter(this.#config.maxLineBytes, {
-      lines: (run) => this.#ingestRun(run, id),
+      lines: (run) => this.#pipeline.add(run, id, this.#receivedAtMs),
       overlong: (head, cause) =>
         this.#rejectCounted({
           reason: "overlong_line",
@@ -252,11 +285,19 @@ export class Collector {
     let buffer = new Uint8Array(FIRST_READ_BYTES);
     try {
       while (true) {
-        if (this.#writer.full) {
+        if (this.#mustPause()) {
           this.#counters.backpressurePauses++;
           // After the drain deadline, stop waiting for a writer that cannot make progress
           // (disk still full): the connection is closed and the shutdown goes on.
-          await Promise.race([this.#writer.whenWritable(), this.#drainOver]);
+          let over = false;
+          const drainOver = this.#drainOver.then(() => over = true);
+          while (this.#mustPause() && !over) {
+            await Promise.race([
+              this.#writer.whenProgress(),
+              this.#pipeline.whenProgress(),
+              drainOver,
+            ]);
+          }
         }
         connection.reading = true;
         if (connection.draining) this.#armQuietTimer(connection);
@@ -290,6 +331,15 @@ export class Collector {
       this.#stampReceivedAt(Date.now());
       connection.splitter.end();
     }
+  }
+
+  /**
+   * True when readers must wait: the bytes accepted but not written plus those still with the
+   * ingest worker reach the buffer limit (or the worker has its fill).
+   */
+  #mustPause(): boolean {
+    return this.#pipeline.full ||
+      this.#writer.bufferedBytes + this.#pipeline.inFlightBytes >= this.#config.maxBufferBytes;
   }
 
   /**
@@ -333,7 +383,7 @@ export class Collector {
   #store(outcome: LineOutcome, line: Uint8Array | string, connection: number): void {
     if (outcome.ok) {
       this.#counters.events++;
-      this.#writer.appendEvent(outcome.sessionId, outcome.record);
+      this.#writer.appendEvent(outcome.sessionId, encoder.encode(outcome.record));
       return;
     }
     const bytes = typeof line === "string" ? encoder.encode(line) : line;

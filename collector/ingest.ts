@@ -10,6 +10,14 @@ import {
   isCertainlyValidEvent,
   validateEvent,
 } from "../protocol/mod.ts";
+import {
+  DEPTH_SCAN_MIN_CHARS,
+  MAX_JSON_DEPTH,
+  nestingExceeds,
+  storedRecord,
+} from "./fast_ingest.ts";
+
+export { MAX_JSON_DEPTH };
 
 /** Why a line was rejected; each reason has its own counter and appears in reject records. */
 export type RejectReason =
@@ -51,21 +59,13 @@ export type LineOutcome =
   }
   | { ok: false; reason: RejectReason; path: string; message: string };
 
-/** Events are at most a few levels deep; deeper input is hostile and slow for JSON.parse. */
-export const MAX_JSON_DEPTH = 64;
-/** Lines shorter than this cannot nest deeply enough to cost noticeable parse time. */
-const DEPTH_SCAN_MIN_CHARS = 4096;
-
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Turns one received line into the record to store, or the reason to reject it.
  *
  * The stored record is the producer's object re-serialized with `JSON.stringify` from the
- * parsed value, plus `received_at`. Re-serializing (rather than appending to the raw text)
- * drops duplicate keys: `JSON.parse` keeps the last of `"source":"Collector","source":"Shim"`,
- * but a reader of the raw line could keep the first, so raw text would let a producer spoof
- * fields that validation never saw.
+ * parsed value, plus `received_at` (see {@linkcode storedRecord} for why it is re-serialized).
  *
  * @example
  * ```ts
@@ -115,11 +115,10 @@ export function ingestText(text: string, receivedAt: string): LineOutcome {
     const result = validateEvent(value);
     if (!result.ok) return rejectInvalid(value as Record<string, unknown>, result.issues);
   }
-  const json = JSON.stringify(value);
   return {
     ok: true,
     sessionId: (value as AuditEvent).metadata.session_id,
-    record: `${json.slice(0, -1)},"received_at":"${receivedAt}"`,
+    record: storedRecord(value, receivedAt),
   };
 }
 
@@ -137,24 +136,4 @@ function classify(value: Record<string, unknown>, path: string): RejectReason {
   if (value.source === "Collector") return "source_spoofing";
   if (path === "payload" || path.startsWith("payload.")) return "payload_mismatch";
   return "schema_violation";
-}
-
-/** Counts bracket depth outside strings; stops as soon as `limit` is passed. */
-function nestingExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c) i++; // a backslash escapes the next character
-      else if (code === 0x22) inString = false;
-    } else if (code === 0x22) {
-      inString = true;
-    } else if (code === 0x5b || code === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (code === 0x5d || code === 0x7d) {
-      depth--;
-    }
-  }
-  return false;
 }

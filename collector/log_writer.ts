@@ -15,8 +15,9 @@ interface Output {
   path: string;
   /** Session files get `,"session_seq":N}` appended to each record; reject files do not. */
   sequenced: boolean;
-  pending: string[];
-  pendingChars: number;
+  /** Records (UTF-8) waiting to be written; views of the buffers they arrived in. */
+  pending: Uint8Array[];
+  pendingBytes: number;
   /** The next session_seq; undefined until the file was opened and its tail read. */
   nextSeq: number | undefined;
   file: Deno.FsFile | undefined;
@@ -27,7 +28,7 @@ interface Output {
   /** A write of this file is under way; eviction must not close it meanwhile. */
   busy: boolean;
   /** A batch already numbered and encoded but not fully written yet (kept across retries). */
-  inflight: { bytes: Uint8Array; offset: number; chars: number } | undefined;
+  inflight: { bytes: Uint8Array; offset: number; queuedBytes: number } | undefined;
 }
 
 /** What the writer needs from the collector around it. */
@@ -53,10 +54,14 @@ export interface LogWriterOptions {
 const MAX_BACKOFF_MS = 2000;
 /** Map key of rejected.jsonl; a "/" can never be part of a (validated) session id. */
 const REJECTS_KEY = "/rejected";
-const MAX_BATCH_CHARS = 1024 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
+const SEQ_PREFIX = encoder.encode(',"session_seq":');
+/** Bytes of `,"session_seq":` + `}\n`; the digits come on top. */
+const SEQ_SUFFIX_BYTES = SEQ_PREFIX.length + 2;
+const CLOSE_BRACE = 0x7d;
 
 /**
  * The single writer of the log directory. Appends are synchronous and only queue; one loop
@@ -71,7 +76,8 @@ const encoder = new TextEncoder();
  *   logDir, maxOpenFiles: 16, idleFileMs: 60_000, fsyncIntervalMs: 1000, maxBufferBytes: 1 << 20,
  *   counters: newCounters(), log: console.error,
  * });
- * writer.appendEvent("s1", '{"v":1,"received_at":"2025-12-01T12:00:00.000Z"');
+ * const record = new TextEncoder().encode('{"v":1,"received_at":"2025-12-01T12:00:00.000Z"');
+ * writer.appendEvent("s1", record);
  * await writer.close(5000);
  * ```
  */
@@ -83,6 +89,7 @@ export class LogWriter {
   #open = new Map<Output, true>();
   #buffered = 0;
   #waiters: Array<() => void> = [];
+  #progressWaiters: Array<() => void> = [];
   #wake: (() => void) | undefined;
   #closing = false;
   #abandoned = false;
@@ -99,14 +106,17 @@ export class LogWriter {
     this.#done = this.#run();
   }
 
-  /** Queues one event record (stored line without its `,"session_seq":N}` ending). */
-  appendEvent(sessionId: string, record: string): void {
+  /**
+   * Queues one event record (the stored line in UTF-8 without its `,"session_seq":N}` ending).
+   * The bytes are kept, not copied, until written: the caller must not change them.
+   */
+  appendEvent(sessionId: string, record: Uint8Array): void {
     this.#append(sessionId, true, record);
   }
 
   /** Queues one line for rejected.jsonl. */
   appendReject(line: string): void {
-    this.#append(REJECTS_KEY, false, line);
+    this.#append(REJECTS_KEY, false, encoder.encode(line));
   }
 
   /** True when the buffer is at its limit and readers should wait. */
@@ -114,7 +124,7 @@ export class LogWriter {
     return this.#buffered >= this.#options.maxBufferBytes;
   }
 
-  /** Accepted bytes (UTF-16 units, close to bytes for JSON) not yet written. */
+  /** Accepted bytes not yet written. */
   get bufferedBytes(): number {
     return this.#buffered;
   }
@@ -128,6 +138,11 @@ export class LogWriter {
   whenWritable(): Promise<void> {
     if (!this.full) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Resolves after the writer's next round (something written, or a failed attempt). */
+  whenProgress(): Promise<void> {
+    return new Promise((resolve) => this.#progressWaiters.push(resolve));
   }
 
   /**
@@ -152,7 +167,7 @@ export class LogWriter {
     return unwritten;
   }
 
-  #append(key: string, sequenced: boolean, record: string): void {
+  #append(key: string, sequenced: boolean, record: Uint8Array): void {
     let output = this.#outputs.get(key);
     if (output === undefined) {
       output = {
@@ -160,7 +175,7 @@ export class LogWriter {
         path: join(this.#options.logDir, sequenced ? `session-${key}.jsonl` : "rejected.jsonl"),
         sequenced,
         pending: [],
-        pendingChars: 0,
+        pendingBytes: 0,
         nextSeq: undefined,
         file: undefined,
         lastUsedAt: 0,
@@ -171,7 +186,7 @@ export class LogWriter {
       this.#outputs.set(key, output);
     }
     output.pending.push(record);
-    output.pendingChars += record.length + 1;
+    output.pendingBytes += record.length + 1;
     this.#buffered += record.length + 1;
     this.#queue.add(output);
     const wake = this.#wake;
@@ -235,8 +250,8 @@ export class LogWriter {
     await this.#ensureOpen(output);
     if (output.inflight === undefined) {
       if (output.pending.length === 0) return;
-      const { text, chars } = this.#takeBatch(output);
-      output.inflight = { bytes: encoder.encode(text), offset: 0, chars };
+      const { bytes, queuedBytes } = this.#takeBatch(output);
+      output.inflight = { bytes, offset: 0, queuedBytes };
       if (output.pending.length > 0) this.#queue.add(output);
     }
     const inflight = output.inflight;
@@ -245,31 +260,45 @@ export class LogWriter {
       inflight.offset += await file.write(inflight.bytes.subarray(inflight.offset));
     }
     output.inflight = undefined;
+    // A retried batch was taken in an earlier round: records queued behind it need a round too.
+    if (output.pending.length > 0) this.#queue.add(output);
     output.dirty = true;
-    this.#buffered -= inflight.chars;
+    this.#buffered -= inflight.queuedBytes;
     this.#options.counters.bytesWritten += inflight.bytes.length;
     this.#options.counters.batches++;
   }
 
   /**
-   * Takes up to MAX_BATCH_CHARS of the queued records, numbered: bounded batches keep the
-   * event loop free for reading sockets while a large backlog is written.
+   * Takes up to MAX_BATCH_BYTES of the queued records, numbered, as one buffer: bounded batches
+   * keep the event loop free for reading sockets while a large backlog is written.
    */
-  #takeBatch(output: Output): { text: string; chars: number } {
-    let text = "";
-    let taken = 0;
-    let chars = 0;
-    let seq = output.nextSeq as number;
+  #takeBatch(output: Output): { bytes: Uint8Array; queuedBytes: number } {
     const pending = output.pending;
-    while (taken < pending.length && chars < MAX_BATCH_CHARS) {
-      const record = pending[taken++];
-      chars += record.length + 1;
-      text += output.sequenced ? `${record},"session_seq":${seq++}}\n` : `${record}\n`;
+    let taken = 0;
+    let queuedBytes = 0;
+    while (taken < pending.length && queuedBytes < MAX_BATCH_BYTES) {
+      queuedBytes += pending[taken++].length + 1;
+    }
+    // Room for the numbers: at most 16 digits each (session_seq stays a safe integer).
+    const room = queuedBytes + (output.sequenced ? taken * (SEQ_SUFFIX_BYTES + 16) : 0);
+    const batch = new Uint8Array(room);
+    let at = 0;
+    let seq = output.nextSeq as number;
+    for (let i = 0; i < taken; i++) {
+      const record = pending[i];
+      batch.set(record, at);
+      at += record.length;
+      if (output.sequenced) {
+        batch.set(SEQ_PREFIX, at);
+        at = writeDecimal(batch, at + SEQ_PREFIX.length, seq++);
+        batch[at++] = CLOSE_BRACE;
+      }
+      batch[at++] = NEWLINE;
     }
     if (output.sequenced) output.nextSeq = seq;
     output.pending = taken === pending.length ? [] : pending.slice(taken);
-    output.pendingChars -= chars;
-    return { text, chars };
+    output.pendingBytes -= queuedBytes;
+    return { bytes: batch.subarray(0, at), queuedBytes };
   }
 
   async #ensureOpen(output: Output): Promise<void> {
@@ -450,6 +479,9 @@ export class LogWriter {
   }
 
   #releaseWaiters(): void {
+    const progress = this.#progressWaiters;
+    this.#progressWaiters = [];
+    for (const resolve of progress) resolve();
     if (this.full || this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];
@@ -466,6 +498,19 @@ export class LogWriter {
       bufferedBytes: this.#buffered,
     });
   }
+}
+
+/** Writes `value` (a non-negative safe integer) in decimal at `at`; returns the end offset. */
+function writeDecimal(into: Uint8Array, at: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let end = at + digits;
+  let rest = value;
+  do {
+    into[--end] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  } while (rest > 0);
+  return at + digits;
 }
 
 /** Reads the end of a file, enough to hold its last two newlines (or the whole file). */

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, requireAbsolutePaths, validateConfig } from "./config.ts";
+import { ingestWorkerPermissions } from "./serve_command.ts";
 import { serveCollector } from "./server.ts";
 
 /**
@@ -25,7 +26,11 @@ export async function serveMain(args: string[]): Promise<number> {
     }
     const config = validateConfig(JSON.parse(values["config-json"]), "--config-json");
     requireAbsolutePaths(config);
-    return await serveCollector(config);
+    // serveCommandArgs starts this module with --unstable-worker-options, which narrower
+    // worker permissions need.
+    return await serveCollector(config, {
+      ingestWorker: { permissions: ingestWorkerPermissions() },
+    });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof SyntaxError) {
       console.error(`collector: ${error.message}`);

@@ -8,13 +8,47 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { type CollectorConfig, ConfigError } from "./config.ts";
 
 const SERVE_MODULE = fromFileUrl(new URL("./serve.ts", import.meta.url));
-const SEMI_SPACE_MIB = 8;
+const SEMI_SPACE_MIB = 4;
 const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
+
+/**
+ * The source files of the ingest worker: the only files outside its socket and log directories
+ * the served process may read (Deno checks read permission when a Worker loads its modules).
+ */
+export const INGEST_WORKER_FILES: readonly string[] = [
+  "./ingest_worker.ts",
+  "./fast_ingest.ts",
+  "../protocol/fast_validate.ts",
+].map((file) => fromFileUrl(new URL(file, import.meta.url)));
+
+/**
+ * The ingest worker's own permissions: read its source files, nothing else (no write, no net),
+ * narrower than the served process's.
+ *
+ * @example
+ * ```ts
+ * import { ingestWorkerPermissions } from "./serve_command.ts";
+ * console.log(ingestWorkerPermissions().write); // false
+ * ```
+ */
+export function ingestWorkerPermissions(): Deno.PermissionOptionsObject {
+  return {
+    read: [...INGEST_WORKER_FILES],
+    write: false,
+    net: false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+}
 
 /**
  * The permission flags of the served process: the socket (net), its directory (read/write, to
  * replace a stale socket and set the mode), the log directory (read/write: it appends, and reads
- * a session file's last line to continue its sequence). Nothing else: no run, ffi, sys, env.
+ * a session file's last line to continue its sequence), read of the ingest worker's three source
+ * files ({@linkcode INGEST_WORKER_FILES}). Nothing else: no run, ffi, sys, env.
  *
  * @example
  * ```ts
@@ -22,11 +56,14 @@ const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
  * import { resolveConfig } from "./config.ts";
  * const config = resolveConfig({ flags: { socket: "/run/a/audit.sock", logDir: "/logs" } });
  * console.log(servePermissionFlags(config));
- * // --allow-net=unix:/run/a/audit.sock --allow-read=/run/a,/logs --allow-write=/run/a,/logs
+ * // --allow-net=unix:/run/a/audit.sock --allow-read=/run/a,/logs,<the worker's files>
+ * // --allow-write=/run/a,/logs
  * ```
  */
 export function servePermissionFlags(config: CollectorConfig): string[] {
-  for (const [name, path] of [["socket", config.socket], ["log dir", config.logDir]]) {
+  const paths = [["socket", config.socket], ["log dir", config.logDir]];
+  for (const file of INGEST_WORKER_FILES) paths.push(["collector source file", file]);
+  for (const [name, path] of paths) {
     if (path.includes(",")) {
       throw new ConfigError(
         `the ${name} path "${path}" contains a comma, which Deno permission flags cannot ` +
@@ -35,7 +72,11 @@ export function servePermissionFlags(config: CollectorConfig): string[] {
     }
   }
   const dirs = `${dirname(config.socket)},${config.logDir}`;
-  return [`--allow-net=unix:${config.socket}`, `--allow-read=${dirs}`, `--allow-write=${dirs}`];
+  return [
+    `--allow-net=unix:${config.socket}`,
+    `--allow-read=${dirs},${INGEST_WORKER_FILES.join(",")}`,
+    `--allow-write=${dirs}`,
+  ];
 }
 
 /**
@@ -58,6 +99,8 @@ export function serveCommandArgs(config: CollectorConfig): string[] {
     // A smaller young generation keeps peak RSS well under 200 MiB at full ingest speed (the
     // default lets it pass 180 MiB with 400k events in flight) for a few percent more CPU.
     `--v8-flags=--max-semi-space-size=${SEMI_SPACE_MIB}`,
+    // The ingest worker runs with narrower permissions than the process (Worker's deno.permissions).
+    "--unstable-worker-options",
     "--config",
     DENO_CONFIG,
     ...servePermissionFlags(config),

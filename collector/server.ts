@@ -5,6 +5,7 @@
  * @module
  */
 import { Collector, type Logger, stderrLogger } from "./collector.ts";
+import type { IngestWorkerSpec } from "./ingest_pipeline.ts";
 import type { CollectorConfig } from "./config.ts";
 import { LOCK_FILE, lockLogDir } from "./log_dir_lock.ts";
 import { claimSocketPath, SocketPathError } from "./socket_path.ts";
@@ -25,9 +26,10 @@ import { claimSocketPath, SocketPathError } from "./socket_path.ts";
  */
 export async function serveCollector(
   config: CollectorConfig,
-  options: { log?: Logger } = {},
+  options: { log?: Logger; ingestWorker?: IngestWorkerSpec } = {},
 ): Promise<number> {
   const log = options.log ?? stderrLogger;
+  const ingestWorker = options.ingestWorker;
   // Listen for signals before the socket answers: a supervisor may stop us right after that.
   let collector: Collector | undefined;
   let stopRequested = false;
@@ -38,7 +40,7 @@ export async function serveCollector(
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    return await serveUntilStopped(config, log, (created) => {
+    return await serveUntilStopped(config, log, ingestWorker, (created) => {
       collector = created;
       if (stopRequested) created.shutdown();
     });
@@ -51,6 +53,7 @@ export async function serveCollector(
 async function serveUntilStopped(
   config: CollectorConfig,
   log: Logger,
+  ingestWorker: IngestWorkerSpec | undefined,
   onCreated: (collector: Collector) => void,
 ): Promise<number> {
   await Deno.mkdir(config.logDir, { recursive: true });
@@ -73,7 +76,7 @@ async function serveUntilStopped(
     return 5;
   }
   try {
-    return await serveWithLock(config, log, onCreated);
+    return await serveWithLock(config, log, ingestWorker, onCreated);
   } finally {
     lock.close();
   }
@@ -82,6 +85,7 @@ async function serveUntilStopped(
 async function serveWithLock(
   config: CollectorConfig,
   log: Logger,
+  ingestWorker: IngestWorkerSpec | undefined,
   onCreated: (collector: Collector) => void,
 ): Promise<number> {
   let listener: Deno.UnixListener;
@@ -93,7 +97,7 @@ async function serveWithLock(
     return 1;
   }
   const socketInode = (await Deno.lstat(config.socket)).ino;
-  const collector = new Collector(config, { listener, log });
+  const collector = new Collector(config, { listener, log, ingestWorker });
   log("collector listening", {
     socket: config.socket,
     logDir: config.logDir,

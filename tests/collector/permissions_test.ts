@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveConfig, servePermissionFlags } from "../../collector/mod.ts";
-import { serveCommandArgs } from "../../collector/serve_command.ts";
+import { INGEST_WORKER_FILES, serveCommandArgs } from "../../collector/serve_command.ts";
 import { startTestCollector } from "../support/collector.ts";
 
 Deno.test("the served collector reports only its socket and its directories as granted", async () => {
@@ -30,10 +30,36 @@ Deno.test("the served command carries no unscoped or broad permission flag", () 
 
   assert.deepEqual(allows, [
     "--allow-net=unix:/run/containai/audit.sock",
-    "--allow-read=/run/containai,/logs",
+    `--allow-read=/run/containai,/logs,${INGEST_WORKER_FILES.join(",")}`,
     "--allow-write=/run/containai,/logs",
   ]);
   assert.ok(!flags.some((flag) => flag === "-A" || flag.startsWith("--allow-all")));
+});
+
+Deno.test("the only source files the served collector may read are the ingest worker's three", async () => {
+  const names = INGEST_WORKER_FILES.map((file) => file.split("/").slice(-2).join("/"));
+  assert.deepEqual(names, [
+    "collector/ingest_worker.ts",
+    "collector/fast_ingest.ts",
+    "protocol/fast_validate.ts",
+  ]);
+  for (const file of INGEST_WORKER_FILES) assert.ok((await Deno.stat(file)).isFile, file);
+});
+
+Deno.test("the served collector's ingest worker may read its own source and nothing else", async () => {
+  await using collector = await startTestCollector();
+  const line = await collector.waitForLog(/ingest worker running/);
+
+  assert.deepEqual(JSON.parse(line).permissions, {
+    "read(own source)": "granted",
+    "read(/)": "prompt",
+    "write(/)": "prompt",
+    net: "prompt",
+    run: "prompt",
+    ffi: "prompt",
+    sys: "prompt",
+    env: "prompt",
+  });
 });
 
 Deno.test("a program run with the collector's flags can write in the log dir and nowhere else", async () => {
@@ -59,6 +85,12 @@ console.log(JSON.stringify({
         JSON.stringify(join(config.logDir, "..", "escape"))
       }, "x")),
   readEtc: await attempt(() => Deno.readTextFile("/etc/hostname")),
+  readOtherSource: await attempt(() => Deno.readTextFile(${
+        JSON.stringify(new URL("../../collector/config.ts", import.meta.url).pathname)
+      })),
+  readWorkerSource: await attempt(() => Deno.readTextFile(${
+        JSON.stringify(INGEST_WORKER_FILES[0])
+      })),
   run: await attempt(() => new Deno.Command("true").output()),
   env: await attempt(() => Deno.env.get("HOME")),
   netTcp: await attempt(() => Deno.connect({ hostname: "127.0.0.1", port: 9 })),
@@ -76,6 +108,8 @@ console.log(JSON.stringify({
       writeOutside: "NotCapable",
       writeEscape: "NotCapable",
       readEtc: "NotCapable",
+      readOtherSource: "NotCapable",
+      readWorkerSource: "allowed",
       run: "NotCapable",
       env: "NotCapable",
       netTcp: "NotCapable",

@@ -1,0 +1,357 @@
+/**
+ * Moves the line function off the main thread: complete lines are gathered into jobs (one copy
+ * per chunk, not a message per event), a Worker parses, checks and re-serializes them on the
+ * second core, and the results come back in order. The main thread keeps reading sockets and
+ * writing files. Should the worker fail, the main thread processes every unanswered job itself,
+ * in order, so no accepted event is lost or reordered.
+ *
+ * @module
+ */
+import { ITEM_FIELDS, KIND_UNDECIDED_RAW, KIND_UNDECIDED_TEXT } from "./ingest_worker.ts";
+
+/** One job for the worker: lines each ending in `\n`, grouped in runs. */
+export interface IngestJob {
+  /** Sequence number; results come back in this order. */
+  id: number;
+  /** The lines of all runs, each terminated by `\n`. */
+  bytes: Uint8Array;
+  /** Two numbers per run: the end offset of its bytes, and its receive time (ms since epoch). */
+  runs: Float64Array;
+}
+
+/** The worker's answer to one {@linkcode IngestJob}. */
+export interface IngestResult {
+  /** The job's id. */
+  id: number;
+  /** Stored records and undecided lines, back to back (UTF-8). */
+  out: Uint8Array;
+  /**
+   * Four numbers per line, in the order received: kind (a `sessions` index for an accepted
+   * record, or an undecided kind), start and end in `out` (for a raw line: its `raws` index
+   * and 0), and the index of the run it came from.
+   */
+  items: Int32Array;
+  /** Session ids of the accepted records. */
+  sessions: string[];
+  /** Lines that are not valid UTF-8, as received. */
+  raws: Uint8Array[];
+}
+
+/** What the pipeline hands back to the collector, in the order the lines were received. */
+export interface IngestSink {
+  /** An event the worker accepted: its stored record (without its session_seq ending). */
+  accepted(sessionId: string, record: Uint8Array): void;
+  /** A line the worker did not accept: the full line function must decide it. */
+  undecided(line: Uint8Array, connection: number, receivedAtMs: number): void;
+  /** A run of lines to process on the main thread (no worker, or the worker failed). */
+  inProcess(run: Uint8Array, connection: number, receivedAtMs: number): void;
+}
+
+/** How to start the worker. */
+export interface IngestWorkerSpec {
+  /** The worker module (default: ingest_worker.ts). */
+  url?: URL;
+  /**
+   * Its permissions; "inherit" (the default) gives it the process's. Narrower permissions need
+   * Deno's `--unstable-worker-options`.
+   */
+  permissions?: Deno.PermissionOptions;
+}
+
+/** Options of {@linkcode IngestPipeline}. */
+export interface IngestPipelineOptions {
+  /** Receives the outcome of every line. */
+  sink: IngestSink;
+  /** Structured log of worker failures. */
+  log: (message: string, fields?: Record<string, unknown>) => void;
+  /** The worker to use; undefined: process everything on the main thread. */
+  worker: IngestWorkerSpec | undefined;
+  /** Bytes sent to the worker and not answered yet above which {@linkcode full} is true. */
+  maxInFlightBytes: number;
+}
+
+/** A job is sent once it holds this many bytes (or at the end of the current turn). */
+const JOB_BYTES = 256 * 1024;
+/** After this many failures the worker is not restarted: everything runs on the main thread. */
+const MAX_WORKER_STARTS = 4;
+const NEWLINE = 0x0a;
+const DEFAULT_WORKER_URL = new URL("./ingest_worker.ts", import.meta.url);
+
+/** What the worker sends: its permissions once, then a result or an error per job. */
+type WorkerMessage =
+  | IngestResult
+  | { id: number; error: string }
+  | { permissions: Record<string, string> };
+
+interface PendingJob {
+  id: number;
+  /** The job's bytes, kept until answered (the worker gets a copy). */
+  bytes: Uint8Array;
+  /** End offset and receive time per run, as sent. */
+  runs: number[];
+  /** Connection of each run. */
+  connections: number[];
+}
+
+/**
+ * Runs lines through the ingest worker, in order, with a bound on unanswered bytes.
+ *
+ * @example
+ * ```ts
+ * import { IngestPipeline } from "./ingest_pipeline.ts";
+ * const pipeline = new IngestPipeline({
+ *   sink: {
+ *     accepted: (session, record) => console.log(session, record.length),
+ *     undecided: (line) => console.log("undecided", line.length),
+ *     inProcess: (run) => console.log("in process", run.length),
+ *   },
+ *   log: console.error,
+ *   worker: {},
+ *   maxInFlightBytes: 8 << 20,
+ * });
+ * pipeline.add(new TextEncoder().encode("[1]"), 1, Date.now());
+ * await pipeline.drain(5000);
+ * pipeline.close();
+ * ```
+ */
+export class IngestPipeline {
+  #options: IngestPipelineOptions;
+  #worker: Worker | undefined;
+  #starts = 0;
+  #nextId = 1;
+  #staging = new Uint8Array(JOB_BYTES);
+  #stagingLength = 0;
+  #stagingRuns: number[] = [];
+  #stagingConnections: number[] = [];
+  #flushQueued = false;
+  #inFlight: PendingJob[] = [];
+  #inFlightBytes = 0;
+  #progressWaiters: Array<() => void> = [];
+  #closed = false;
+
+  /** Starts the worker (unless `options.worker` is undefined). */
+  constructor(options: IngestPipelineOptions) {
+    this.#options = options;
+    this.#startWorker();
+  }
+
+  /** True when the worker has this many unanswered bytes that readers should wait. */
+  get full(): boolean {
+    return this.#inFlightBytes >= this.#options.maxInFlightBytes;
+  }
+
+  /** True while a worker runs (false after too many failures, or without one). */
+  get usesWorker(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  /** Bytes handed to the worker and not answered yet. */
+  get inFlightBytes(): number {
+    return this.#inFlightBytes;
+  }
+
+  /** Resolves once the worker answered a job (or failed). */
+  whenProgress(): Promise<void> {
+    return new Promise((resolve) => this.#progressWaiters.push(resolve));
+  }
+
+  /**
+   * Queues complete lines (`\n`-separated, without the last `\n`) of one connection, received
+   * at `receivedAtMs`. `run` may be a view of a reused buffer: it is copied at once.
+   */
+  add(run: Uint8Array, connection: number, receivedAtMs: number): void {
+    if (this.#worker === undefined) {
+      this.#options.sink.inProcess(run, connection, receivedAtMs);
+      return;
+    }
+    const needed = this.#stagingLength + run.length + 1;
+    if (needed > this.#staging.length) {
+      if (this.#stagingLength > 0) this.#flush();
+      if (run.length + 1 > this.#staging.length) this.#staging = new Uint8Array(run.length + 1);
+    }
+    this.#staging.set(run, this.#stagingLength);
+    this.#stagingLength += run.length;
+    this.#staging[this.#stagingLength++] = NEWLINE;
+    this.#stagingRuns.push(this.#stagingLength, receivedAtMs);
+    this.#stagingConnections.push(connection);
+    if (this.#stagingLength >= JOB_BYTES) {
+      this.#flush();
+    } else if (!this.#flushQueued) {
+      // Lines that arrive in the same turn of the event loop (reads of several connections)
+      // share one job; the rest go out at the end of the turn, so latency stays low.
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+    }
+  }
+
+  /**
+   * Resolves once every line added so far was handed to the sink. When the worker has not
+   * answered within `timeoutMs`, it is stopped and the main thread processes what is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#flush();
+    if (this.#inFlight.length === 0) return;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#inFlight.length > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.#fail("the ingest worker did not answer in time");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, 5)));
+    }
+  }
+
+  /** Stops the worker; lines still unanswered are processed on the main thread first. */
+  close(): void {
+    this.#flush();
+    if (this.#inFlight.length > 0) this.#processInFlightHere();
+    this.#closed = true;
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+
+  #startWorker(): void {
+    const spec = this.#options.worker;
+    if (spec === undefined || this.#closed || this.#starts >= MAX_WORKER_STARTS) return;
+    this.#starts++;
+    const options: WorkerOptions & { deno?: { permissions?: Deno.PermissionOptions } } = {
+      type: "module",
+      name: "containai-ingest",
+    };
+    if (spec.permissions !== undefined) options.deno = { permissions: spec.permissions };
+    let worker: Worker;
+    try {
+      worker = new Worker(spec.url ?? DEFAULT_WORKER_URL, options);
+    } catch (error) {
+      this.#options.log("cannot start the ingest worker; processing lines on the main thread", {
+        error: (error as Error).message,
+      });
+      return;
+    }
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      if (worker !== this.#worker) return;
+      const message = event.data;
+      if ("permissions" in message) {
+        this.#options.log("ingest worker running", { permissions: message.permissions });
+      } else {
+        this.#receive(message);
+      }
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      if (worker === this.#worker) this.#fail(`the ingest worker failed: ${event.message}`);
+    };
+    worker.onmessageerror = () => {
+      if (worker === this.#worker) this.#fail("a message of the ingest worker was unreadable");
+    };
+    this.#worker = worker;
+  }
+
+  #flush(): void {
+    if (this.#stagingLength === 0) return;
+    const job: PendingJob = {
+      id: this.#nextId++,
+      bytes: this.#staging.slice(0, this.#stagingLength),
+      runs: this.#stagingRuns,
+      connections: this.#stagingConnections,
+    };
+    this.#stagingLength = 0;
+    this.#stagingRuns = [];
+    this.#stagingConnections = [];
+    if (this.#staging.length > JOB_BYTES) this.#staging = new Uint8Array(JOB_BYTES);
+    if (this.#worker === undefined) {
+      this.#processHere(job);
+      return;
+    }
+    this.#inFlight.push(job);
+    this.#inFlightBytes += job.bytes.length;
+    const message: IngestJob = { id: job.id, bytes: job.bytes, runs: new Float64Array(job.runs) };
+    try {
+      // Copied, not transferred: the job's bytes stay here until answered, for the fallback.
+      this.#worker.postMessage(message);
+    } catch (error) {
+      this.#fail(`cannot send to the ingest worker: ${(error as Error).message}`);
+    }
+  }
+
+  #receive(result: IngestResult | { id: number; error: string }): void {
+    const job = this.#inFlight[0];
+    if (job === undefined || result.id !== job.id) {
+      this.#fail(`the ingest worker answered job ${result.id} out of order`);
+      return;
+    }
+    if ("error" in result) {
+      this.#fail(`the ingest worker failed: ${result.error}`);
+      return;
+    }
+    this.#inFlight.shift();
+    this.#inFlightBytes -= job.bytes.length;
+    this.#deliver(result, job);
+    this.#reportProgress();
+  }
+
+  #deliver(result: IngestResult, job: PendingJob): void {
+    const { out, items, sessions, raws } = result;
+    const sink = this.#options.sink;
+    for (let i = 0; i < items.length; i += ITEM_FIELDS) {
+      const kind = items[i];
+      if (kind >= 0) {
+        sink.accepted(sessions[kind], out.subarray(items[i + 1], items[i + 2]));
+        continue;
+      }
+      const run = items[i + 3];
+      const line = kind === KIND_UNDECIDED_TEXT
+        ? out.subarray(items[i + 1], items[i + 2])
+        : kind === KIND_UNDECIDED_RAW
+        ? raws[items[i + 1]]
+        : new Uint8Array(0);
+      sink.undecided(line, job.connections[run], job.runs[2 * run + 1]);
+    }
+  }
+
+  /** Stops the worker, processes every unanswered job here, and starts a new worker. */
+  #fail(reason: string): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    worker?.terminate();
+    this.#options.log(`${reason}; its unanswered lines are processed on the main thread`, {
+      jobs: this.#inFlight.length,
+      bytes: this.#inFlightBytes,
+      restarts: this.#starts < MAX_WORKER_STARTS ? "yes" : "no (too many failures)",
+    });
+    this.#processInFlightHere();
+    this.#flush();
+    this.#startWorker();
+    this.#reportProgress();
+  }
+
+  #processInFlightHere(): void {
+    const jobs = this.#inFlight;
+    this.#inFlight = [];
+    this.#inFlightBytes = 0;
+    for (const job of jobs) this.#processHere(job);
+  }
+
+  #processHere(job: PendingJob): void {
+    let start = 0;
+    for (let r = 0; r < job.connections.length; r++) {
+      const end = job.runs[2 * r];
+      this.#options.sink.inProcess(
+        job.bytes.subarray(start, end - 1),
+        job.connections[r],
+        job.runs[2 * r + 1],
+      );
+      start = end;
+    }
+  }
+
+  #reportProgress(): void {
+    const progress = this.#progressWaiters;
+    this.#progressWaiters = [];
+    for (const resolve of progress) resolve();
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The ingest worker: runs the zod-free part of the line function ({@linkcode fastAccept}) on
+ * whole chunks of lines, on the second core, while the main thread reads sockets and writes
+ * files. Started by {@linkcode IngestPipeline} with permission to read its own source files
+ * only. Lines it does not accept go back to the main thread as they were received, which
+ * decides them with the full line function (zod, reject records).
+ *
+ * @module
+ */
+import { fastAccept } from "./fast_ingest.ts";
+import type { IngestJob, IngestResult } from "./ingest_pipeline.ts";
+
+/** `IngestResult.items` holds four numbers per line: kind, start, end, run index. */
+export const ITEM_FIELDS = 4;
+/** Item kind (any other kind is an index in `sessions`): the line text, for the main thread. */
+export const KIND_UNDECIDED_TEXT = -1;
+/** Item kind: a line that is not valid UTF-8; `start` indexes `raws`. */
+export const KIND_UNDECIDED_RAW = -2;
+
+const NEWLINE = 0x0a;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/**
+ * Turns one job (lines, each ending in `\n`, grouped in runs with their receive time) into
+ * stored records and the lines left for the main thread, in the order received.
+ *
+ * @example
+ * ```ts
+ * import { processJob } from "./ingest_worker.ts";
+ * const bytes = new TextEncoder().encode("[1]\n");
+ * const result = processJob({ id: 1, bytes, runs: new Float64Array([4, Date.now()]) });
+ * console.log(result.items); // Int32Array [-1, 0, 3, 0]: undecided, for the main thread
+ * ```
+ */
+export function processJob(job: IngestJob): IngestResult {
+  const state = new JobState();
+  let start = 0;
+  for (let r = 0; r < job.runs.length; r += 2) {
+    const end = job.runs[r];
+    const receivedAt = stamp(job.runs[r + 1]);
+    const run = job.bytes.subarray(start, end - 1);
+    const runIndex = r / 2;
+    let text: string | undefined;
+    try {
+      text = utf8.decode(run);
+    } catch {
+      // Not valid UTF-8 somewhere: decode line by line, so only the bad lines are set aside.
+      state.addUndecodedRun(run, receivedAt, runIndex);
+    }
+    if (text !== undefined) state.addText(text, receivedAt, runIndex);
+    start = end;
+  }
+  return state.result(job.id);
+}
+
+class JobState {
+  parts: string[] = [];
+  chars = 0;
+  items: number[] = [];
+  sessions: string[] = [];
+  sessionIndex = new Map<string, number>();
+  raws: Uint8Array[] = [];
+
+  addText(text: string, receivedAt: string, runIndex: number): void {
+    let start = 0;
+    while (start <= text.length) {
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      if (end > start) this.addLine(text.slice(start, end), receivedAt, runIndex);
+      start = end + 1;
+    }
+  }
+
+  addUndecodedRun(run: Uint8Array, receivedAt: string, runIndex: number): void {
+    let start = 0;
+    while (start <= run.length) {
+      let end = run.indexOf(NEWLINE, start);
+      if (end === -1) end = run.length;
+      if (end > start) {
+        const line = run.subarray(start, end);
+        let text: string | undefined;
+        try {
+          text = utf8.decode(line);
+        } catch {
+          this.raws.push(line.slice());
+          this.items.push(KIND_UNDECIDED_RAW, this.raws.length - 1, 0, runIndex);
+        }
+        if (text !== undefined) this.addLine(text, receivedAt, runIndex);
+      }
+      start = end + 1;
+    }
+  }
+
+  addLine(text: string, receivedAt: string, runIndex: number): void {
+    const accepted = fastAccept(text, receivedAt);
+    let kind = KIND_UNDECIDED_TEXT;
+    let part = text;
+    if (accepted !== undefined) {
+      part = accepted.record;
+      kind = this.sessionIndex.get(accepted.sessionId) ?? this.#addSession(accepted.sessionId);
+    }
+    this.parts.push(part);
+    this.items.push(kind, this.chars, this.chars + part.length, runIndex);
+    this.chars += part.length;
+  }
+
+  #addSession(sessionId: string): number {
+    this.sessions.push(sessionId);
+    this.sessionIndex.set(sessionId, this.sessions.length - 1);
+    return this.sessions.length - 1;
+  }
+
+  /** Encodes all parts in one call; offsets are in bytes (recomputed when not all ASCII). */
+  result(id: number): IngestResult {
+    const joined = this.parts.join("");
+    const out = encoder.encode(joined);
+    const items = new Int32Array(this.items);
+    if (out.length !== joined.length) {
+      let part = 0;
+      let offset = 0;
+      for (let i = 0; i < items.length; i += ITEM_FIELDS) {
+        if (items[i] === KIND_UNDECIDED_RAW) continue;
+        const bytes = encoder.encode(this.parts[part++]).length;
+        items[i + 1] = offset;
+        items[i + 2] = offset + bytes;
+        offset += bytes;
+      }
+    }
+    return { id, out, items, sessions: this.sessions, raws: this.raws };
+  }
+}
+
+let stampMs = NaN;
+let stampText = "";
+
+/** The ISO form of a receive time; lines of one millisecond share it. */
+function stamp(ms: number): string {
+  if (ms !== stampMs) {
+    stampMs = ms;
+    stampText = new Date(ms).toISOString();
+  }
+  return stampText;
+}
+
+/** What the worker uses of its global scope. */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<IngestJob>) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+/**
+ * What this worker may do, as Deno reports it: sent once at start, so the collector's log shows
+ * the permissions the worker really has.
+ */
+function ownPermissions(): Record<string, string> {
+  const query = (descriptor: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(descriptor).state;
+  return {
+    "read(own source)": query({ name: "read", path: new URL(import.meta.url).pathname }),
+    "read(/)": query({ name: "read", path: "/" }),
+    "write(/)": query({ name: "write", path: "/" }),
+    net: query({ name: "net" }),
+    run: query({ name: "run" }),
+    ffi: query({ name: "ffi" }),
+    sys: query({ name: "sys" }),
+    env: query({ name: "env" }),
+  };
+}
+
+/**
+ * The worker's side of the messages: first its permissions, then one result (or error) per job,
+ * in job order.
+ */
+function serve(scope: WorkerScope): void {
+  scope.postMessage({ permissions: ownPermissions() });
+  scope.onmessage = (event) => {
+    const job = event.data;
+    let result: IngestResult;
+    try {
+      result = processJob(job);
+    } catch (error) {
+      scope.postMessage({ id: job.id, error: String((error as Error)?.stack ?? error) });
+      return;
+    }
+    scope.postMessage(result, [
+      result.out.buffer as ArrayBuffer,
+      result.items.buffer as ArrayBuffer,
+    ]);
+  };
+}
+
+// Only as a worker: the main thread (and tests) may import processJob directly.
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+  serve(globalThis as unknown as WorkerScope);
+}

@@ -1,0 +1,237 @@
+/**
+ * The ingest worker and the pipeline that feeds it: what the worker accepts and what it hands
+ * back, order across jobs and connections, and that a failing or silent worker loses nothing.
+ */
+import assert from "node:assert/strict";
+import { storedRecord } from "../../collector/fast_ingest.ts";
+import { IngestPipeline, type IngestSink } from "../../collector/ingest_pipeline.ts";
+import {
+  ITEM_FIELDS,
+  KIND_UNDECIDED_RAW,
+  KIND_UNDECIDED_TEXT,
+  processJob,
+} from "../../collector/ingest_worker.ts";
+import { execEvent } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const RECEIVED_MS = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+const RECEIVED_AT = "2026-01-02T03:04:05.678Z";
+const CRASHING_WORKER = new URL("./fixtures/crashing_ingest_worker.ts", import.meta.url);
+
+/** A sink that records every call, as text, in order. */
+function recordingSink(): { sink: IngestSink; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    sink: {
+      accepted: (session, record) => calls.push(`accepted ${session} ${decoder.decode(record)}`),
+      undecided: (line, connection, ms) =>
+        calls.push(`undecided c${connection} ${ms} ${decoder.decode(line)}`),
+      inProcess: (run, connection, ms) =>
+        calls.push(`inProcess c${connection} ${ms} ${decoder.decode(run)}`),
+    },
+  };
+}
+
+function line(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function stored(value: unknown): string {
+  return storedRecord(value, RECEIVED_AT);
+}
+
+Deno.test("the worker stores valid events and hands back every other line as received, in order", () => {
+  const valid = execEvent("s1", 0);
+  const other = execEvent("s2", 1);
+  const job = encoder.encode(`${line(valid)}\n{"v":\n[1]\n${line(other)}\n`);
+  const result = processJob({
+    id: 7,
+    bytes: job,
+    runs: new Float64Array([job.length, RECEIVED_MS]),
+  });
+
+  assert.equal(result.id, 7);
+  assert.deepEqual(result.sessions, ["s1", "s2"]);
+  const items = [...result.items];
+  assert.deepEqual(items.filter((_, i) => i % ITEM_FIELDS === 0), [
+    0,
+    KIND_UNDECIDED_TEXT,
+    KIND_UNDECIDED_TEXT,
+    1,
+  ]);
+  const text = (i: number) =>
+    decoder.decode(result.out.subarray(items[i * ITEM_FIELDS + 1], items[i * ITEM_FIELDS + 2]));
+  assert.deepEqual([0, 1, 2, 3].map(text), [stored(valid), '{"v":', "[1]", stored(other)]);
+});
+
+Deno.test("the worker gives byte offsets when records hold non-ASCII text", () => {
+  const event = execEvent("s1", 0);
+  event.payload = { ...event.payload, cwd: "/home/zoë/données" } as typeof event.payload;
+  const after = execEvent("s1", 1);
+  const job = encoder.encode(`${line(event)}\n${line(after)}\n`);
+  const result = processJob({
+    id: 1,
+    bytes: job,
+    runs: new Float64Array([job.length, RECEIVED_MS]),
+  });
+
+  const records = [0, 1].map((i) =>
+    decoder.decode(result.out.subarray(result.items[i * 4 + 1], result.items[i * 4 + 2]))
+  );
+  assert.deepEqual(records, [stored(event), stored(after)]);
+});
+
+Deno.test("the worker sets aside a line that is not UTF-8 and still stores the lines around it", () => {
+  const before = execEvent("s1", 0);
+  const after = execEvent("s1", 1);
+  const bad = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+  const job = new Uint8Array([
+    ...encoder.encode(`${line(before)}\n`),
+    ...bad,
+    0x0a,
+    ...encoder.encode(`${line(after)}\n`),
+  ]);
+  const result = processJob({
+    id: 1,
+    bytes: job,
+    runs: new Float64Array([job.length, RECEIVED_MS]),
+  });
+
+  assert.deepEqual([...result.items].filter((_, i) => i % 4 === 0), [0, KIND_UNDECIDED_RAW, 0]);
+  assert.deepEqual(result.raws, [bad]);
+  const last = decoder.decode(result.out.subarray(result.items[9], result.items[10]));
+  assert.equal(last, stored(after));
+});
+
+Deno.test("the worker stamps each run with its own receive time", () => {
+  const first = execEvent("s1", 0);
+  const second = execEvent("s1", 1);
+  const bytes = encoder.encode(`${line(first)}\n${line(second)}\n`);
+  const firstEnd = line(first).length + 1;
+  const result = processJob({
+    id: 1,
+    bytes,
+    runs: new Float64Array([firstEnd, RECEIVED_MS, bytes.length, RECEIVED_MS + 1]),
+  });
+
+  assert.deepEqual([result.items[3], result.items[7]], [0, 1]);
+  const record = decoder.decode(result.out.subarray(result.items[5], result.items[6]));
+  assert.equal(record, storedRecord(second, "2026-01-02T03:04:05.679Z"));
+});
+
+Deno.test("the pipeline delivers lines of several connections in the order they were added", async () => {
+  const { sink, calls } = recordingSink();
+  const pipeline = new IngestPipeline({
+    sink,
+    log: () => {},
+    worker: {},
+    maxInFlightBytes: 1 << 20,
+  });
+  try {
+    const events = Array.from({ length: 6 }, (_, i) => execEvent(`s${i % 2}`, i));
+    pipeline.add(encoder.encode(`${line(events[0])}\n${line(events[1])}`), 1, RECEIVED_MS);
+    pipeline.add(encoder.encode("not json"), 2, RECEIVED_MS + 5);
+    pipeline.add(encoder.encode(line(events[2])), 2, RECEIVED_MS);
+    await pipeline.drain(10_000);
+    pipeline.add(encoder.encode(`${line(events[3])}\n${line(events[4])}`), 1, RECEIVED_MS);
+    await pipeline.drain(10_000);
+
+    assert.ok(pipeline.usesWorker);
+    assert.deepEqual(calls, [
+      `accepted s0 ${stored(events[0])}`,
+      `accepted s1 ${stored(events[1])}`,
+      `undecided c2 ${RECEIVED_MS + 5} not json`,
+      `accepted s0 ${stored(events[2])}`,
+      `accepted s1 ${stored(events[3])}`,
+      `accepted s0 ${stored(events[4])}`,
+    ]);
+  } finally {
+    pipeline.close();
+  }
+});
+
+Deno.test("a worker that crashes loses no line: the main thread takes its unanswered job, in order", async () => {
+  const { sink, calls } = recordingSink();
+  const logged: string[] = [];
+  const pipeline = new IngestPipeline({
+    sink,
+    log: (message) => logged.push(message),
+    worker: { url: CRASHING_WORKER },
+    maxInFlightBytes: 1 << 20,
+  });
+  try {
+    const [a, b] = [execEvent("s1", 0), execEvent("s1", 1)];
+    pipeline.add(encoder.encode(line(a)), 1, RECEIVED_MS);
+    await pipeline.drain(10_000);
+    pipeline.add(encoder.encode("CRASH"), 2, RECEIVED_MS);
+    pipeline.add(encoder.encode(line(b)), 1, RECEIVED_MS);
+    await pipeline.drain(10_000);
+
+    assert.deepEqual(calls, [
+      `accepted s1 ${stored(a)}`,
+      `inProcess c2 ${RECEIVED_MS} CRASH`,
+      `inProcess c1 ${RECEIVED_MS} ${line(b)}`,
+    ]);
+    assert.ok(logged.some((message) => /ingest worker failed.*injected crash/.test(message)));
+  } finally {
+    pipeline.close();
+  }
+});
+
+Deno.test("after a crash the pipeline starts a new worker for the next lines", async () => {
+  const { sink, calls } = recordingSink();
+  const pipeline = new IngestPipeline({
+    sink,
+    log: () => {},
+    worker: { url: CRASHING_WORKER },
+    maxInFlightBytes: 1 << 20,
+  });
+  try {
+    pipeline.add(encoder.encode("CRASH"), 1, RECEIVED_MS);
+    await pipeline.drain(10_000);
+    const event = execEvent("s1", 0);
+    pipeline.add(encoder.encode(line(event)), 1, RECEIVED_MS);
+    await pipeline.drain(10_000);
+
+    assert.ok(pipeline.usesWorker);
+    assert.deepEqual(calls, [`inProcess c1 ${RECEIVED_MS} CRASH`, `accepted s1 ${stored(event)}`]);
+  } finally {
+    pipeline.close();
+  }
+});
+
+Deno.test("a worker that does not answer is bypassed when the drain times out", async () => {
+  const { sink, calls } = recordingSink();
+  const logged: string[] = [];
+  const pipeline = new IngestPipeline({
+    sink,
+    log: (message) => logged.push(message),
+    worker: { url: CRASHING_WORKER },
+    maxInFlightBytes: 1 << 20,
+  });
+  try {
+    pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
+    await pipeline.drain(300);
+
+    assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
+    assert.ok(logged.some((message) => /did not answer in time/.test(message)));
+  } finally {
+    pipeline.close();
+  }
+});
+
+Deno.test("the pipeline is full while the worker holds the in-flight limit, and not after", async () => {
+  const { sink } = recordingSink();
+  const pipeline = new IngestPipeline({ sink, log: () => {}, worker: {}, maxInFlightBytes: 1000 });
+  try {
+    pipeline.add(encoder.encode(line(execEvent("s1", 0)).padEnd(1200, " ")), 1, 0);
+    await Promise.resolve(); // the job goes out at the end of the turn
+    assert.ok(pipeline.full);
+    while (pipeline.full) await pipeline.whenProgress();
+    assert.equal(pipeline.inFlightBytes, 0);
+  } finally {
+    pipeline.close();
+  }
+});
