@@ -64,8 +64,18 @@ pub fn writeArgv(w: *json.Writer, argv: Env) void {
     w.byte(']');
 }
 
+/// A plain scan, not std.mem.indexOf: its Boyer-Moore-Horspool table (2 KiB on the stack) made
+/// every exec hook's frame that much deeper, often one more stack page written (a page fault in a
+/// fork child). LD_PRELOAD values are short.
 fn contains(haystack: []const u8, needle: []const u8) bool {
-    return needle.len > 0 and std.mem.indexOf(u8, haystack, needle) != null;
+    if (needle.len == 0 or needle.len > haystack.len) return false;
+    var i: usize = 0;
+    while (i <= haystack.len - needle.len) : (i += 1) {
+        if (haystack[i] == needle[0] and std.mem.eql(u8, haystack[i..][0..needle.len], needle)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 fn findByName(env: [*:null]const ?[*:0]const u8, name: []const u8) ?usize {
@@ -193,6 +203,14 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
     if (!sys.invariant(n < out.ptrs.len)) return envp;
     out.ptrs[n] = null;
     return @ptrCast(&out.ptrs);
+}
+
+test "contains finds a needle at the start, the end and nowhere" {
+    try std.testing.expect(contains("/a/lib.so:/b/x.so", "/a/lib.so"));
+    try std.testing.expect(contains("/a/lib.so:/b/x.so", "/b/x.so"));
+    try std.testing.expect(!contains("/a/lib.so:/b/x.so", "/c/lib.so"));
+    try std.testing.expect(!contains("/a", "/a/lib.so"));
+    try std.testing.expect(!contains("/a/lib.so", ""));
 }
 
 test "puts LD_PRELOAD and CONTAINAI variables back into an emptied environment" {

@@ -52,7 +52,7 @@ pub const Writer = struct {
             self.overflow = true;
             return;
         }
-        @memcpy(self.buf[self.len .. self.len + bytes.len], bytes);
+        sys.copyBytes(self.buf[self.len..].ptr, bytes.ptr, bytes.len);
         self.len += bytes.len;
     }
 
@@ -150,7 +150,7 @@ pub const Writer = struct {
                 const run = j - i;
                 const room = if (self.len < end) end - self.len else 0;
                 const take = @min(run, room);
-                @memcpy(self.buf[self.len..][0..take], p[i..][0..take]);
+                sys.copyBytes(self.buf[self.len..].ptr, p + i, take);
                 self.len += take;
                 i += take;
                 if (take < run) {

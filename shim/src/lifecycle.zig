@@ -47,6 +47,7 @@ pub fn ready() bool {
 }
 
 fn start() void {
+    sys.learnErrnoOffset();
     real.resolveAll();
     var info: DlInfo = .{
         .dli_fname = null,

@@ -13,13 +13,65 @@ pub fn errnoOf(rc: usize) u16 {
     return 0;
 }
 
+/// errno's distance from the thread pointer, learnt once at start-up (0 until then: libc's
+/// __errno_location is asked instead). glibc keeps errno in static TLS, at the same offset from
+/// every thread's thread pointer, and __errno_location computes exactly this sum; doing it here
+/// saves a call into libc, which in a fork child (libc's code not mapped until touched) costs a
+/// page fault before the exec.
+var errno_offset = std.atomic.Value(isize).init(0);
+
+inline fn threadPointer() usize {
+    return asm volatile ("mov %%fs:0, %[tp]"
+        : [tp] "=r" (-> usize),
+    );
+}
+
+/// Learns errno's offset from the thread pointer (x86_64; other targets keep asking libc). The
+/// offset is only used when it has the shape of a static TLS offset (just below the pointer).
+pub fn learnErrnoOffset() void {
+    if (builtin.cpu.arch != .x86_64) return;
+    const location: isize = @bitCast(@intFromPtr(std.c._errno()));
+    const offset = location -% @as(isize, @bitCast(threadPointer()));
+    if (offset < 0 and offset > -(1 << 20)) errno_offset.store(offset, .monotonic);
+}
+
+fn errnoLocation() *c_int {
+    if (builtin.cpu.arch == .x86_64) {
+        const offset = errno_offset.load(.monotonic);
+        if (offset != 0) {
+            const tp: isize = @bitCast(threadPointer());
+            return @ptrFromInt(@as(usize, @bitCast(tp +% offset)));
+        }
+    }
+    return std.c._errno();
+}
+
 /// The calling thread's libc errno.
 pub fn getErrno() c_int {
-    return std.c._errno().*;
+    return errnoLocation().*;
 }
 
 pub fn setErrno(value: c_int) void {
-    std.c._errno().* = value;
+    errnoLocation().* = value;
+}
+
+/// Copies `n` bytes without calling libc's memcpy: in a fork child about to exec, libc code not
+/// touched yet is a page fault (and the Exec event is most of what such a child does).
+pub inline fn copyBytes(dst: [*]u8, src: [*]const u8, n: usize) void {
+    if (builtin.cpu.arch == .x86_64) {
+        var d = dst;
+        var s = src;
+        var count = n;
+        asm volatile ("rep movsb"
+            : [d] "+{rdi}" (d),
+              [s] "+{rsi}" (s),
+              [count] "+{rcx}" (count),
+            :
+            : "memory"
+        );
+    } else {
+        @memcpy(dst[0..n], src[0..n]);
+    }
 }
 
 /// Checks an invariant. In Debug builds a broken invariant stops the program so unit tests find
@@ -104,4 +156,41 @@ pub fn cwd(buf: []u8) ?[]const u8 {
     if (errnoOf(rc) != 0 or rc == 0) return null;
     // The syscall returns the length including the terminating NUL.
     return buf[0 .. rc - 1];
+}
+
+test "errno through the learnt thread-pointer offset is libc's errno" {
+    learnErrnoOffset();
+    if (builtin.cpu.arch == .x86_64) try std.testing.expect(errno_offset.load(.monotonic) != 0);
+    setErrno(1234);
+    try std.testing.expectEqual(@as(c_int, 1234), std.c._errno().*);
+    std.c._errno().* = 4321;
+    try std.testing.expectEqual(@as(c_int, 4321), getErrno());
+}
+
+test "errno stays per thread through the learnt offset" {
+    learnErrnoOffset();
+    setErrno(7);
+    const T = struct {
+        fn run(out: *c_int) void {
+            setErrno(99);
+            out.* = std.c._errno().*;
+        }
+    };
+    var seen: c_int = 0;
+    const thread = try std.Thread.spawn(.{}, T.run, .{&seen});
+    thread.join();
+    try std.testing.expectEqual(@as(c_int, 99), seen);
+    try std.testing.expectEqual(@as(c_int, 7), getErrno());
+}
+
+test "copyBytes copies every length exactly and nothing past it" {
+    var src: [64]u8 = undefined;
+    for (&src, 0..) |*b, i| b.* = @intCast(i + 1);
+    var n: usize = 0;
+    while (n <= 40) : (n += 1) {
+        var dst = [_]u8{0xaa} ** 64;
+        copyBytes(&dst, &src, n);
+        try std.testing.expectEqualSlices(u8, src[0..n], dst[0..n]);
+        for (dst[n..]) |b| try std.testing.expectEqual(@as(u8, 0xaa), b);
+    }
 }

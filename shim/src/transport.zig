@@ -256,7 +256,7 @@ fn openConnection(low_fd_ok: bool) ?i32 {
         @sizeOf(linux.timeval),
     );
     var addr: linux.sockaddr.un = .{ .family = linux.AF.UNIX, .path = [_]u8{0} ** 108 };
-    @memcpy(addr.path[0..cfg.socket_len], cfg.socket_path[0..cfg.socket_len]);
+    sys.copyBytes(&addr.path, &cfg.socket_path, cfg.socket_len);
     const len: u32 = @intCast(@offsetOf(linux.sockaddr.un, "path") + cfg.socket_len + 1);
     if (sys.errnoOf(linux.connect(fd, &addr, len)) != 0) {
         sys.close(fd);

@@ -1,6 +1,7 @@
 //! Unit tests of the pure parts (encoding, decoding, configuration, policy matching).
 //! Run with `zig build test`.
 test {
+    _ = @import("sys.zig");
     _ = @import("json.zig");
     _ = @import("event.zig");
     _ = @import("config.zig");
