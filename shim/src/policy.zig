@@ -62,6 +62,9 @@ const Glob = struct {
     /// or a prefix of 8 or more bytes (which filters well enough alone).
     segment_bit: u32 = 0,
     segment_bit2: u32 = 0,
+    /// The same longest wildcard-free segment as a `segmentKey` (0: none), whatever the prefix:
+    /// the exact filter of a `PathIndex`.
+    segment_key: u32 = 0,
     /// An argv pattern of an Exec rule (stored among the path globs, never matched as a path).
     argv: bool = false,
     access: u8 = 0,
@@ -97,8 +100,11 @@ const Tables = struct {
     segment_bits2: [max_globs + 8]u32 = undefined,
     /// Whether any glob of the kind has segment bits (then a scan computes the path's filter).
     open_segments: bool = false,
-    /// The Open globs as bit sets, when there are at most 64 of them (see `OpenIndex`).
-    open_index: OpenIndex = .{},
+    /// The Open, Exec and Unix-socket globs as bit sets, each when its kind has at most 64 of
+    /// them (see `PathIndex`).
+    open_index: PathIndex align(64) = .{},
+    exec_index: PathIndex align(64) = .{},
+    unix_index: PathIndex align(64) = .{},
     exec_segments: bool = false,
     unix_segments: bool = false,
     glob_count: usize = 0,
@@ -118,24 +124,118 @@ const Tables = struct {
     connect_rule_end: usize = 0,
 };
 
-/// The Open globs as bit sets (bit k: glob `open_start + k`), so a check combines a few words
-/// instead of filtering every glob: the globs a path's first 4 bytes admit, and those its segment
-/// filter admits. Answers exactly the vector filters of `scanFiltered` do; only the survivors go
-/// through `globHit`. Built only for at most 64 Open globs (one word); larger policies scan.
-const OpenIndex = struct {
+/// The globs of one kind as bit sets (bit k: glob `start + k`), so a check combines a few words
+/// instead of filtering every glob: the globs a path's first 4 bytes admit (its head bucket and
+/// the globs with a shorter literal prefix), and the globs whose required segment (the longest
+/// wildcard-free segment of the pattern, which every match contains whole) the path contains,
+/// found by an exact key per path segment in a small open-addressing table. Only globs that pass
+/// both go through `globHit`; they are taken in glob order, so the first rule still wins. Built
+/// only for at most 64 globs of the kind (one word); larger policies take the vector scan.
+///
+/// Everything a check reads before the survivors lies in this one struct of about 2.4 KiB, hot
+/// words first (cache-line aligned): a check follows a system call, after which the caches hold
+/// the kernel's lines, and a miss costs more than many instructions. Aligning it to a page
+/// instead measured no better (bench/policy_bench.ts, paired rounds).
+const PathIndex = extern struct {
     enabled: bool = false,
+    /// Whether any glob has a required segment (else paths are not split into segments).
+    keyed: bool = false,
+    /// Index of the kind's first glob in `Tables.globs`, and one past its last.
+    start: usize = 0,
+    end: usize = 0,
     /// Globs whose literal prefix is shorter than 4 bytes: admitted whatever the path's head.
     loose: u64 = 0,
-    /// The distinct 4-byte prefixes of the other globs, and the globs with each.
+    /// Globs without a required segment: they pass the segment filter whatever the path.
+    free: u64 = 0,
+    head_count: usize = 0,
+    /// Bit min(n, 63) set when some required segment is n bytes long: most path segments are
+    /// ruled out by their length alone, without a look at the table.
+    key_lengths: u64 = 0,
+    /// The distinct 4-byte prefixes of the other globs (little-endian), and the globs with each.
     heads: [64]u32 = undefined,
     head_sets: [64]u64 = undefined,
-    head_count: usize = 0,
-    /// Globs without segment bits (under the first and the second hash), and by bit position
-    /// the globs that need that bit of the path's filter.
-    free1: u64 = 0,
-    free2: u64 = 0,
-    need1: [32]u64 = [_]u64{0} ** 32,
-    need2: [32]u64 = [_]u64{0} ** 32,
+    /// Required segments by `segmentKey`, open addressing (key 0: empty slot), and the globs
+    /// requiring each.
+    keys: [slots]u32 = [_]u32{0} ** slots,
+    key_sets: [slots]u64 = undefined,
+
+    /// Twice the most keys there can be, so a probe ends soon at an empty slot.
+    const slots = 128;
+
+    inline fn slotOf(key: u32) usize {
+        return @intCast((@as(u64, key) *% 0x9E3779B97F4A7C15) >> 57);
+    }
+
+    /// The globs requiring the segment with `key` (0 when none does).
+    inline fn segmentSet(self: *const PathIndex, key: u32) u64 {
+        var slot = slotOf(key);
+        var probes: usize = 0;
+        while (probes < slots) : (probes += 1) {
+            const k = self.keys[slot];
+            if (k == key) return self.key_sets[slot];
+            if (k == 0) return 0;
+            slot = (slot + 1) % slots;
+        }
+        return 0;
+    }
+
+    fn addSegment(self: *PathIndex, key: u32, bit: u64) void {
+        var slot = slotOf(key);
+        var probes: usize = 0;
+        // At most 64 keys in 128 slots: an empty or equal slot is always found.
+        while (probes < slots) : (probes += 1) {
+            if (self.keys[slot] == 0) {
+                self.keys[slot] = key;
+                self.key_sets[slot] = 0;
+            }
+            if (self.keys[slot] == key) {
+                self.key_sets[slot] |= bit;
+                return;
+            }
+            slot = (slot + 1) % slots;
+        }
+        unreachable;
+    }
+
+    /// The globs the first 4 bytes of a path (little-endian word) admit.
+    inline fn admitted(self: *const PathIndex, head: u32) u64 {
+        for (self.heads[0..self.head_count], self.head_sets[0..self.head_count]) |value, set| {
+            if (value == head) return self.loose | set;
+        }
+        return self.loose;
+    }
+};
+
+comptime {
+    std.debug.assert(@sizeOf(PathIndex) <= 4096);
+}
+
+/// Accumulates what a path's segments select: the two-hash filter of the vector scan, or the
+/// globs of a `PathIndex` whose required segment is among them.
+const SegmentFilter = struct {
+    bits: [2]u32 = .{ 0, 0 },
+
+    inline fn add(self: *SegmentFilter, segment: []const u8) void {
+        const b = segmentBits(segment);
+        self.bits[0] |= b[0];
+        self.bits[1] |= b[1];
+    }
+};
+
+const SegmentSelect = struct {
+    index: *const PathIndex,
+    /// The globs passing the segment filter so far (starts with those that need none).
+    pass: u64,
+
+    fn init(index: *const PathIndex) SegmentSelect {
+        // Without keyed globs every glob is free: no segment needs looking up.
+        return .{ .index = index, .pass = if (index.keyed) index.free else ~@as(u64, 0) };
+    }
+
+    inline fn add(self: *SegmentSelect, segment: []const u8) void {
+        if (self.index.key_lengths & lengthBit(segment.len) == 0) return;
+        self.pass |= self.index.segmentSet(segmentKey(segment));
+    }
 };
 
 const State = enum(u8) { unloaded, off, ready, failed };
@@ -267,12 +367,13 @@ pub fn parse(text: []const u8, t: *Tables) bool {
                 t.open_start = glob_start;
                 t.open_end = t.glob_count;
                 t.open_segments = anySegments(t, glob_start, t.glob_count);
-                buildOpenIndex(t);
+                t.open_index = buildIndex(t, glob_start, t.glob_count);
             },
             'X' => {
                 t.exec_start = glob_start;
                 t.exec_end = t.glob_count;
                 t.exec_segments = anySegments(t, glob_start, t.glob_count);
+                t.exec_index = buildIndex(t, glob_start, t.glob_count);
             },
             else => {
                 t.connect_rule_start = rule_start;
@@ -280,18 +381,22 @@ pub fn parse(text: []const u8, t: *Tables) bool {
                 t.unix_start = glob_start;
                 t.unix_end = t.glob_count;
                 t.unix_segments = anySegments(t, glob_start, t.glob_count);
+                t.unix_index = buildIndex(t, glob_start, t.glob_count);
             },
         }
     }
     return true;
 }
 
-fn buildOpenIndex(t: *Tables) void {
-    const x = &t.open_index;
-    x.* = .{};
-    if (t.open_end - t.open_start > 64) return;
-    for (t.open_start..t.open_end) |i| {
-        const bit = @as(u64, 1) << @intCast(i - t.open_start);
+/// The index of `globs[from..end]`, disabled when they are more than 64. Argv patterns (stored
+/// among the Exec globs) get no bit: they are never matched as a path.
+fn buildIndex(t: *const Tables, from: usize, end: usize) PathIndex {
+    var x = PathIndex{ .start = from, .end = end };
+    if (end - from > 64) return x;
+    for (from..end) |i| {
+        const g = &t.globs[i];
+        if (g.argv) continue;
+        const bit = @as(u64, 1) << @intCast(i - from);
         if (t.mask4s[i] == 0xffff_ffff) {
             var h: usize = 0;
             while (h < x.head_count and x.heads[h] != t.pre4s[i]) h += 1;
@@ -304,10 +409,16 @@ fn buildOpenIndex(t: *Tables) void {
         } else {
             x.loose |= bit;
         }
-        if (t.segment_bits[i] == 0) x.free1 |= bit else x.need1[@ctz(t.segment_bits[i])] |= bit;
-        if (t.segment_bits2[i] == 0) x.free2 |= bit else x.need2[@ctz(t.segment_bits2[i])] |= bit;
+        if (g.segment_key == 0) {
+            x.free |= bit;
+        } else {
+            x.keyed = true;
+            x.key_lengths |= lengthBit(g.segment_key >> 24);
+            x.addSegment(g.segment_key, bit);
+        }
     }
     x.enabled = true;
+    return x;
 }
 
 fn anySegments(t: *const Tables, from: usize, end: usize) bool {
@@ -528,6 +639,7 @@ fn compileGlob(pattern: []const u8, rule: u16, access: u8) Glob {
         if (std.mem.indexOfAny(u8, segment, "*?\\") != null) continue;
         best = segment;
     }
+    if (best.len > 0) g.segment_key = segmentKey(best);
     if (best.len > 0 and lit < 8) {
         const bits = segmentBits(best);
         g.segment_bit = bits[0];
@@ -548,20 +660,41 @@ inline fn segmentBits(segment: []const u8) [2]u32 {
     return .{ @as(u32, 1) << one, @as(u32, 1) << two };
 }
 
+inline fn lengthBit(n: usize) u64 {
+    return @as(u64, 1) << @intCast(@min(n, 63));
+}
+
+/// A segment's key in a `PathIndex`: its length (at most 255, else 255), first, middle and last
+/// byte. Never 0 (a segment is not empty). Equal segments have equal keys; the few different
+/// segments that share one only cost a glob match that fails.
+inline fn segmentKey(segment: []const u8) u32 {
+    const n = segment.len;
+    return (@as(u32, @min(n, 255)) << 24) | (@as(u32, segment[0]) << 16) |
+        (@as(u32, segment[n / 2]) << 8) | segment[n - 1];
+}
+
 /// The segment filters of a normalized path: the bits of all its segments, under both hashes.
 fn segmentFilter(path: []const u8) [2]u32 {
-    var bits = [2]u32{ 0, 0 };
+    var acc = SegmentFilter{};
+    addSegments(path, &acc);
+    return acc.bits;
+}
+
+/// Hands every non-empty segment of `path` to `acc` (a `SegmentFilter` or `SegmentSelect`).
+fn addSegments(path: []const u8, acc: anytype) void {
     var start: usize = 0;
     while (start < path.len) {
         const stop = std.mem.indexOfScalarPos(u8, path, start, '/') orelse path.len;
-        if (stop > start) {
-            const b = segmentBits(path[start..stop]);
-            bits[0] |= b[0];
-            bits[1] |= b[1];
-        }
+        if (stop > start) acc.add(path[start..stop]);
         start = stop + 1;
     }
-    return bits;
+}
+
+/// The globs of `x` whose required segment `path` contains, with those that need none.
+fn segmentPass(x: *const PathIndex, path: []const u8) u64 {
+    var acc = SegmentSelect.init(x);
+    addSegments(path, &acc);
+    return acc.pass;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,31 +869,26 @@ noinline fn checkChunk(
     return null;
 }
 
-/// `scanFiltered` over the Open globs through their `OpenIndex`: the same globs survive the
-/// prefix and segment filters, in the same order, as one word instead of a pass over every glob.
-fn scanOpenIndexed(t: *const Tables, target: []const u8, access: u8, f: [2]u32) ?usize {
-    const x = &t.open_index;
+/// The first glob of the index's kind, from glob `from` on, that matches `target` with
+/// `access` (0: no access check), given `pass` (the globs passing the segment filter, from
+/// `segmentPass` or a `SegmentSelect`): the same answer `scanFiltered` gives, after combining a
+/// few words instead of a pass over every glob.
+fn scanIndexed(
+    t: *const Tables,
+    x: *const PathIndex,
+    from: usize,
+    target: []const u8,
+    access: u8,
+    pass: u64,
+) ?usize {
     const h = headWords(target);
-    const head: u32 = @truncate(h[0]);
-    var admitted = x.loose;
-    for (x.heads[0..x.head_count], x.head_sets[0..x.head_count]) |value, set| {
-        if (value == head) {
-            admitted |= set;
-            break;
-        }
-    }
-    if (admitted == 0) return null;
-    var pass1 = x.free1;
-    var bits1 = f[0];
-    while (bits1 != 0) : (bits1 &= bits1 - 1) pass1 |= x.need1[@ctz(bits1)];
-    var pass2 = x.free2;
-    var bits2 = f[1];
-    while (bits2 != 0) : (bits2 &= bits2 - 1) pass2 |= x.need2[@ctz(bits2)];
-    var rest = admitted & pass1 & pass2;
+    var rest = x.admitted(@truncate(h[0])) & pass;
+    // Bits below `from` are globs already tried.
+    const skip = from - x.start;
+    rest = if (skip >= 64) 0 else rest & (~@as(u64, 0) << @intCast(skip));
     while (rest != 0) : (rest &= rest - 1) {
-        const k = t.open_start + @ctz(rest);
+        const k = x.start + @ctz(rest);
         const g = &t.globs[k];
-        if (g.argv) continue;
         if (access != 0 and g.access & access == 0) continue;
         if (globHit(g, target, h[0], h[1])) return k;
     }
@@ -942,48 +1070,73 @@ pub fn openAccess(flags: u32) u8 {
 /// An open of `path` (relative to `dirfd`, AT_FDCWD for none) with open `flags`.
 pub fn checkOpen(path: [*:0]const u8, dirfd: i32, flags: u32) ?Match {
     if (!active()) return null;
-    if (tables.open_start == tables.open_end and !failed()) return null;
+    // The Open index's page holds the range too: an empty kind is settled there.
+    if (tables.open_index.start == tables.open_index.end and !failed()) return null;
     const access = openAccess(flags);
     // One pass over the path gives its length, whether it is already normal (the common case,
-    // no copy) and its segment filter.
-    const info = pathInfo(path);
-    if (info.normal) return decideOpen(path[0..info.len], access, null, info.filter);
+    // no copy) and what its segments select: in the index, or the filter of the vector scan.
+    const t = &tables;
+    if (t.open_index.enabled) {
+        var select = SegmentSelect.init(&t.open_index);
+        const info = pathInfo(path, &select);
+        if (info.normal) return decideOpen(path[0..info.len], access, null, select.pass);
+        return decideResolved(path[0..info.len], dirfd, access);
+    }
+    var filter = SegmentFilter{};
+    const info = pathInfo(path, &filter);
+    if (info.normal) return decideOpen(path[0..info.len], access, null, filter.bits);
+    return decideResolved(path[0..info.len], dirfd, access);
+}
+
+/// An open of a path that is relative or not in normal form: matched as the absolute normal path
+/// it names, built in a scratch slot.
+noinline fn decideResolved(path: []const u8, dirfd: i32, access: u8) ?Match {
     var marker: u8 = 0;
     const sc = acquireScratch(&marker);
-    const target = resolvePath(path[0..info.len], dirfd, sc);
-    const m = decideOpen(target, access, sc, segmentFilter(target));
+    const target = resolvePath(path, dirfd, sc);
+    const m = if (tables.open_index.enabled)
+        decideOpen(target, access, sc, segmentPass(&tables.open_index, target))
+    else
+        decideOpen(target, access, sc, segmentFilter(target));
     if (m == null) releaseScratch(sc);
     return m;
 }
 
-fn decideOpen(target: []const u8, access: u8, sc: ?*Scratch, filter: [2]u32) ?Match {
+/// `selected`: the target's `segmentPass` when the Open index is enabled, else its
+/// `segmentFilter`.
+fn decideOpen(target: []const u8, access: u8, sc: ?*Scratch, selected: anytype) ?Match {
     if (failed()) return failedMatch(target, sc);
-    var m = matchOpenFiltered(&tables, target, access, filter) orelse return null;
+    var m = matchOpenSelected(&tables, target, access, selected) orelse return null;
     m.scratch = sc;
     return m;
 }
 
 fn matchOpen(t: *const Tables, target: []const u8, access: u8) ?Match {
-    return matchOpenFiltered(t, target, access, segmentFilter(target));
+    if (t.open_index.enabled) {
+        return matchOpenSelected(t, target, access, segmentPass(&t.open_index, target));
+    }
+    return matchOpenSelected(t, target, access, segmentFilter(target));
 }
 
-fn matchOpenFiltered(t: *const Tables, target: []const u8, access: u8, filter: [2]u32) ?Match {
-    const k = (if (t.open_index.enabled)
-        scanOpenIndexed(t, target, access, filter)
+fn matchOpenSelected(t: *const Tables, target: []const u8, access: u8, selected: anytype) ?Match {
+    // Most globs name a wildcard-free segment: when the path has none of them, that settles it.
+    if (@TypeOf(selected) == u64 and selected == 0) return null;
+    const k = (if (@TypeOf(selected) == u64)
+        scanIndexed(t, &t.open_index, t.open_start, target, access, selected)
     else
-        scanFiltered(t, t.open_start, t.open_end, target, access, filter)) orelse return null;
+        scanFiltered(t, t.open_start, t.open_end, target, access, selected)) orelse return null;
     const name = t.rules[t.globs[k].rule].name;
     return .{ .rule = name, .enforced = t.mode == .enforce, .target = target };
 }
 
-const PathInfo = struct { len: usize, normal: bool, filter: [2]u32 };
+const PathInfo = struct { len: usize, normal: bool };
 
-/// The length of a C path, whether it is absolute and normal (no `.`, `..` or empty segment, no
-/// trailing `/`), and its segment filter, in one pass over 16-byte aligned blocks (an aligned
+/// The length of a C path and whether it is absolute and normal (no `.`, `..` or empty segment,
+/// no trailing `/`), handing each segment to `acc` (see `addSegments`), in one pass over 16-byte aligned blocks (an aligned
 /// load never crosses into another page, so reading past the NUL is safe, as glibc's strlen
 /// does).
-fn pathInfo(p: [*:0]const u8) PathInfo {
-    var info = PathInfo{ .len = 0, .normal = p[0] == '/', .filter = .{ 0, 0 } };
+fn pathInfo(p: [*:0]const u8, acc: anytype) PathInfo {
+    var info = PathInfo{ .len = 0, .normal = p[0] == '/' };
     const addr = @intFromPtr(p);
     var block = addr & ~@as(usize, 15);
     var start: usize = 0; // offset of the current segment in p
@@ -1003,21 +1156,22 @@ fn pathInfo(p: [*:0]const u8) PathInfo {
         if (nuls != 0) slashes &= (@as(u16, 1) << @truncate(@ctz(nuls))) -% 1;
         while (slashes != 0) : (slashes &= slashes - 1) {
             const at = offset +% @ctz(slashes);
-            pathSegment(&info, p, start, at, false);
+            pathSegment(&info, acc, p, start, at, false);
             start = at + 1;
         }
         if (nuls != 0) {
             const at = offset +% @ctz(nuls);
-            pathSegment(&info, p, start, at, true);
+            pathSegment(&info, acc, p, start, at, true);
             info.len = at;
             return info;
         }
     }
 }
 
-/// One segment `p[start..end]` of pathInfo: its filter bits, and whether it breaks normal form.
+/// One segment `p[start..end]` of pathInfo: to `acc`, and whether it breaks normal form.
 inline fn pathSegment(
     info: *PathInfo,
+    acc: anytype,
     p: [*:0]const u8,
     start: usize,
     end: usize,
@@ -1025,9 +1179,7 @@ inline fn pathSegment(
 ) void {
     if (end > start) {
         const segment = p[start..end];
-        const b = segmentBits(segment);
-        info.filter[0] |= b[0];
-        info.filter[1] |= b[1];
+        acc.add(segment);
         if (segment[0] == '.' and (segment.len == 1 or (segment.len == 2 and segment[1] == '.')))
             info.normal = false;
     } else if (end > 0 and !(end == 1 and last)) {
@@ -1076,7 +1228,13 @@ fn exists(target: []const u8) bool {
 
 fn matchExec(t: *const Tables, target: []const u8, argv: ?[*:null]const ?[*:0]const u8) ?Match {
     var from = t.exec_start;
-    while (scan(t, from, t.exec_end, target, 0, t.exec_segments)) |k| {
+    const x = &t.exec_index;
+    const pass = if (x.enabled) segmentPass(x, target) else 0;
+    while ((if (x.enabled)
+        scanIndexed(t, x, from, target, 0, pass)
+    else
+        scan(t, from, t.exec_end, target, 0, t.exec_segments))) |k|
+    {
         const rule = &t.rules[t.globs[k].rule];
         if (argvMatches(t, rule, argv)) {
             return .{ .rule = rule.name, .enforced = t.mode == .enforce, .target = target };
@@ -1206,7 +1364,11 @@ fn matchInet(t: *const Tables, ip: u128, port: u16) ?[]const u8 {
 }
 
 fn matchUnix(t: *const Tables, target: []const u8) ?[]const u8 {
-    const k = scan(t, t.unix_start, t.unix_end, target, 0, t.unix_segments) orelse return null;
+    const x = &t.unix_index;
+    const k = (if (x.enabled)
+        scanIndexed(t, x, t.unix_start, target, 0, segmentPass(x, target))
+    else
+        scan(t, t.unix_start, t.unix_end, target, 0, t.unix_segments)) orelse return null;
     return t.rules[t.globs[k].rule].name;
 }
 
@@ -1296,11 +1458,9 @@ test "glob vectors shared with policy/glob.ts" {
             S.t.segment_bits2[0] = g.segment_bit2;
             const hit = scan(&S.t, 0, 1, case.text, 0, g.segment_bit != 0) != null;
             try testing.expectEqual(case.match, hit);
-            S.t.open_start = 0;
-            S.t.open_end = 1;
-            buildOpenIndex(&S.t);
-            try testing.expect(S.t.open_index.enabled);
-            const indexed = scanOpenIndexed(&S.t, case.text, 0, segmentFilter(case.text));
+            const x = buildIndex(&S.t, 0, 1);
+            try testing.expect(x.enabled);
+            const indexed = scanIndexed(&S.t, &x, 0, case.text, 0, segmentPass(&x, case.text));
             try testing.expectEqual(case.match, indexed != null);
         }
     }
@@ -1384,6 +1544,125 @@ test "the Open index and the glob scan pick the same first rule, in rule order" 
     }
 }
 
+/// A random glob or path from a small alphabet, so that random globs and paths often meet.
+fn randomPattern(r: std.Random, buf: []u8, glob: bool) []const u8 {
+    const words = [_][]const u8{ "a", "b", "ab", ".k", "srv", "app", "x.key", "ba", "a.b" };
+    const wild = [_][]const u8{ "*", "?", "**", "*.key", "a*", "?b", "\\a" };
+    var len: usize = 0;
+    const parts = 1 + r.uintLessThan(usize, 4);
+    const relative_start = glob and r.uintLessThan(u8, 4) == 0;
+    for (0..parts) |k| {
+        if (k > 0 or !relative_start) {
+            buf[len] = '/';
+            len += 1;
+        }
+        const part = if (glob and r.uintLessThan(u8, 3) == 0)
+            wild[r.uintLessThan(usize, wild.len)]
+        else
+            words[r.uintLessThan(usize, words.len)];
+        @memcpy(buf[len .. len + part.len], part);
+        len += part.len;
+    }
+    return buf[0..len];
+}
+
+/// The first rule of `kind` whose path glob matches `target` (and access, and argv), by trying
+/// every glob in order: what the index and the vector scan must both answer.
+fn naiveFirst(
+    t: *const Tables,
+    from: usize,
+    end: usize,
+    target: []const u8,
+    access: u8,
+    argv: ?[*:null]const ?[*:0]const u8,
+) ?[]const u8 {
+    for (t.globs[from..end]) |*g| {
+        if (g.argv) continue;
+        if (access != 0 and g.access & access == 0) continue;
+        if (!globMatch(g.pattern, target, false)) continue;
+        const rule = &t.rules[g.rule];
+        if (argv != null and !argvMatches(t, rule, argv)) continue;
+        return rule.name;
+    }
+    return null;
+}
+
+test "the path indexes pick the same first rule as the vector scan and a plain glob loop" {
+    var prng = std.Random.DefaultPrng.init(0x5eed_0007);
+    const r = prng.random();
+    var text: [16384]u8 = undefined;
+    var glob_bufs: [64][48]u8 = undefined;
+    var path_buf: [64]u8 = undefined;
+    const S = struct {
+        var t: Tables = .{};
+    };
+    const t = &S.t;
+    var hits: usize = 0;
+    for (0..300) |_| {
+        var w = std.io.fixedBufferStream(&text);
+        const out = w.writer();
+        const rules = 1 + r.uintLessThan(usize, 20);
+        try out.print("CAIPOLICY 1 enforce {d}\n", .{rules});
+        var used: usize = 0;
+        for (0..rules) |k| {
+            const globs = 1 + r.uintLessThan(usize, 3);
+            const kind = r.uintLessThan(u8, 3);
+            const name = [2]u8{ 'r', 'a' + @as(u8, @intCast(k)) };
+            switch (kind) {
+                0 => try out.print("O 2:{s} {d} {d}", .{ name, 1 + r.uintLessThan(u8, 7), globs }),
+                1 => try out.print("X 2:{s} {d}", .{ name, globs }),
+                else => try out.print("C 2:{s} 0 0 {d}", .{ name, globs }),
+            }
+            for (0..globs) |_| {
+                const g = randomPattern(r, &glob_bufs[used % glob_bufs.len], true);
+                used += 1;
+                try out.print(" {d}:{s}", .{ g.len, g });
+            }
+            // Exec rules: no argv pattern, or one that only some argv lists meet.
+            if (kind == 1) {
+                if (r.boolean()) try out.writeAll(" 0") else try out.writeAll(" 1 2:-*");
+            }
+            try out.writeAll("\n");
+        }
+        try out.writeAll("END\n");
+        try testing.expect(parse(w.getWritten(), t));
+        try testing.expect(t.open_index.enabled and t.exec_index.enabled);
+        try testing.expect(t.unix_index.enabled);
+        for (0..40) |_| {
+            const path = randomPattern(r, &path_buf, false);
+            const access = @as(u8, 1) << r.uintLessThan(u3, 3);
+            const with_flag = [_:null]?[*:0]const u8{ "p", "-x" };
+            const plain = [_:null]?[*:0]const u8{ "p", "x" };
+            const argv: [*:null]const ?[*:0]const u8 = if (r.boolean()) &with_flag else &plain;
+            const want_open = naiveFirst(t, t.open_start, t.open_end, path, access, null);
+            const want_exec = naiveFirst(t, t.exec_start, t.exec_end, path, 0, argv);
+            const want_unix = naiveFirst(t, t.unix_start, t.unix_end, path, 0, null);
+            if (want_open != null or want_exec != null or want_unix != null) hits += 1;
+            for ([_]bool{ true, false }) |indexed| {
+                t.open_index.enabled = indexed;
+                t.exec_index.enabled = indexed;
+                t.unix_index.enabled = indexed;
+                const open = if (matchOpen(t, path, access)) |m| m.rule else null;
+                const exec = if (matchExec(t, path, argv)) |m| m.rule else null;
+                try expectSameRule(want_open, open);
+                try expectSameRule(want_exec, exec);
+                try expectSameRule(want_unix, matchUnix(t, path));
+            }
+        }
+    }
+    // The alphabet is small enough that many paths meet a rule: the comparison is not vacuous.
+    try testing.expect(hits > 1000);
+}
+
+fn expectSameRule(want: ?[]const u8, got: ?[]const u8) !void {
+    if (want) |name| {
+        try testing.expect(got != null);
+        try testing.expectEqualStrings(name, got.?);
+    } else {
+        try testing.expect(got == null);
+    }
+}
+
 test "rejects malformed compact forms" {
     const bad = [_][]const u8{
         "",
@@ -1425,7 +1704,7 @@ test "normalizes paths lexically" {
     try testing.expect(isNormal("/usr/.hidden/..x"));
 }
 
-test "the one-pass path scan agrees with isNormal and segmentFilter" {
+test "the one-pass path scan agrees with isNormal, segmentFilter and segmentPass" {
     const paths = [_][]const u8{
         "/",
         "/usr/lib/x.so",
@@ -1436,23 +1715,43 @@ test "the one-pass path scan agrees with isNormal and segmentFilter" {
         "rel/x",
         "/.hidden/..x",
         "/a/b/.",
+        "/a/b/..",
+        "/.",
+        "/..",
+        "/...",
+        "/a/.b/c.",
         "//",
         "/tmp/containai-bench-policy-8c1f0a2b3c4d5e6f/missing-dir/project/t.txt",
         "/0123456789abcde/",
+        "/0123456789abcd/.",
+        "/0123456789abc/../x",
         "/0123456789abcdef/0123456789abcdef/x",
+        "/0123456789abcd//x",
         "",
     };
-    // Every alignment: the scan reads whole 16-byte blocks around the path.
+    const t = try loadForTest("CAIPOLICY 1 enforce 3\n" ++
+        "O 1:a 7 1 9:**/lib/**\n" ++
+        "O 1:b 7 1 8:**/t.txt\n" ++
+        "O 1:c 7 1 24:/*/0123456789abcdef/x/**\n" ++
+        "END\n");
+    // Every alignment (the scan reads whole 16-byte blocks around the path), and bytes around
+    // it that would complete a pattern if they were read as the path's.
     var buf: [128]u8 align(16) = undefined;
     for (paths) |s| {
-        for (0..16) |shift| {
-            @memset(&buf, '/');
-            @memcpy(buf[shift .. shift + s.len], s);
-            buf[shift + s.len] = 0;
-            const info = pathInfo(@ptrCast(&buf[shift]));
-            try testing.expectEqual(s.len, info.len);
-            try testing.expectEqual(isNormal(s), info.normal);
-            if (info.normal) try testing.expectEqual(segmentFilter(s), info.filter);
+        for ([_]u8{ '/', '.' }) |fill| {
+            for (0..16) |shift| {
+                @memset(&buf, fill);
+                @memcpy(buf[shift .. shift + s.len], s);
+                buf[shift + s.len] = 0;
+                var filter = SegmentFilter{};
+                const info = pathInfo(@ptrCast(&buf[shift]), &filter);
+                try testing.expectEqual(s.len, info.len);
+                try testing.expectEqual(isNormal(s), info.normal);
+                try testing.expectEqual(segmentFilter(s), filter.bits);
+                var select = SegmentSelect.init(&t.open_index);
+                _ = pathInfo(@ptrCast(&buf[shift]), &select);
+                try testing.expectEqual(segmentPass(&t.open_index, s), select.pass);
+            }
         }
     }
 }
