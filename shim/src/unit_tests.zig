@@ -2,6 +2,7 @@
 //! Run with `zig build test`.
 test {
     _ = @import("sys.zig");
+    _ = @import("real.zig");
     _ = @import("json.zig");
     _ = @import("event.zig");
     _ = @import("config.zig");
