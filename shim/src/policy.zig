@@ -1132,9 +1132,9 @@ fn matchOpenSelected(t: *const Tables, target: []const u8, access: u8, selected:
 const PathInfo = struct { len: usize, normal: bool };
 
 /// The length of a C path and whether it is absolute and normal (no `.`, `..` or empty segment,
-/// no trailing `/`), handing each segment to `acc` (see `addSegments`), in one pass over 16-byte aligned blocks (an aligned
-/// load never crosses into another page, so reading past the NUL is safe, as glibc's strlen
-/// does).
+/// no trailing `/`), handing each non-empty segment to `acc` (see `addSegments`), in one pass
+/// over 16-byte aligned blocks (an aligned load never crosses into another page, so reading past
+/// the NUL is safe, as glibc's strlen does).
 fn pathInfo(p: [*:0]const u8, acc: anytype) PathInfo {
     var info = PathInfo{ .len = 0, .normal = p[0] == '/' };
     const addr = @intFromPtr(p);
