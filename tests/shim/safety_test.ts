@@ -167,3 +167,32 @@ Deno.test("another preloaded library hooking open keeps working beside the shim,
     assertEquals((await Deno.readTextFile(count)).trim(), "10", preload);
   }
 });
+
+// The shim finds the real functions by reading the GNU hash tables of the objects after it, and
+// leaves to dlsym(RTLD_NEXT) whatever it cannot read that way: an object with only a SysV hash
+// table must still be searched in its place in the order.
+Deno.test("a library preloaded after the shim with only a SysV hash table still gets the shim's opens", async () => {
+  const other = await compileC(OTHER_PRELOAD_SOURCE, {
+    args: ["-shared", "-fPIC", "-ldl", "-Wl,--hash-style=sysv"],
+  });
+  const program = await compileC(THREADS_SOURCE, { args: ["-pthread"] });
+  const shim = await shimLibrary();
+  await using temp = await tempDir("shim-sysv-");
+  const file = join(temp.path, "target");
+  await Deno.writeTextFile(file, "");
+  await using collector = await startTestCollector();
+  const count = join(temp.path, "count");
+  const result = await runUnderShim([program, file, "1", "10"], {
+    socket: collector.socket,
+    session: "sysv",
+    env: { LD_PRELOAD: `${shim}:${other}`, OTHER_PRELOAD_COUNT: count },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "sysv",
+    (events) => pathsOf(events).filter((p) => p === file).length >= 10,
+  );
+  assertEquals(pathsOf(events).filter((p) => p === file).length, 10);
+  assertEquals((await Deno.readTextFile(count)).trim(), "10");
+});
