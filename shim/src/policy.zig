@@ -1321,6 +1321,8 @@ pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32) ?Match {
             const raw = bytes[2..@min(addr_len, 2 + 108)];
             const sc = acquireScratch(&marker);
             var target: []const u8 = undefined;
+            // The index's segment filter, when the path's one pass already gave it.
+            var pass: ?u64 = null;
             if (raw[0] == 0) {
                 // Abstract names are matched and reported as "@name".
                 const name = raw[1..];
@@ -1332,10 +1334,27 @@ pub fn checkConnect(addr: ?*const anyopaque, addr_len: u32) ?Match {
                 target = out[0 .. 1 + name.len];
             } else {
                 const end = std.mem.indexOfScalar(u8, raw, 0) orelse raw.len;
-                target = resolvePath(raw[0..end], linux.AT.FDCWD, sc);
+                const given = raw[0..end];
+                // A NUL-terminated copy lets one pass (pathInfo) tell the normal form (the common
+                // case: matched as it is) and look the segments up in the index.
+                if (sc) |s| if (tables.unix_index.enabled and !failed()) {
+                    @memcpy(s.candidate[0..given.len], given);
+                    s.candidate[given.len] = 0;
+                    var select = SegmentSelect.init(&tables.unix_index);
+                    const info = pathInfo(@ptrCast(&s.candidate), &select);
+                    if (info.normal) {
+                        target = s.candidate[0..given.len];
+                        pass = select.pass;
+                    }
+                };
+                if (pass == null) target = resolvePath(given, linux.AT.FDCWD, sc);
             }
             if (failed()) return failedMatch(target, sc);
-            const rule = matchUnix(&tables, target) orelse {
+            const found = if (pass) |bits|
+                matchUnixPass(&tables, target, bits)
+            else
+                matchUnix(&tables, target);
+            const rule = found orelse {
                 releaseScratch(sc);
                 return null;
             };
@@ -1361,6 +1380,13 @@ fn matchInet(t: *const Tables, ip: u128, port: u16) ?[]const u8 {
         }
     }
     return null;
+}
+
+/// `matchUnix` with the target's `segmentPass` in the Unix index already known.
+fn matchUnixPass(t: *const Tables, target: []const u8, pass: u64) ?[]const u8 {
+    if (pass == 0) return null;
+    const k = scanIndexed(t, &t.unix_index, t.unix_start, target, 0, pass) orelse return null;
+    return t.rules[t.globs[k].rule].name;
 }
 
 fn matchUnix(t: *const Tables, target: []const u8) ?[]const u8 {
@@ -1833,6 +1859,42 @@ test "a connect is matched by address and port and reported as address:port" {
     const ma = checkConnect(&un, 2 + 8).?;
     defer release(ma);
     try testing.expectEqualStrings("@zz-sock", ma.target);
+}
+
+fn sockaddrUn(path: []const u8) linux.sockaddr.un {
+    var un: linux.sockaddr.un = .{ .path = [_]u8{0} ** 108 };
+    @memcpy(un.path[0..path.len], path);
+    return un;
+}
+
+test "a Unix socket path is matched in normal form, however it is written" {
+    try installForTest("CAIPOLICY 1 enforce 2\n" ++
+        "C 6:docker 0 0 1 20:/var/run/docker.sock\n" ++
+        "C 5:agent 0 0 1 19:**/agent-*/ssh.sock\n" ++
+        "END\n");
+    defer state.store(.off, .release);
+    try testing.expect(tables.unix_index.enabled);
+    const cases = [_]struct { path: []const u8, rule: ?[]const u8 }{
+        .{ .path = "/var/run/docker.sock", .rule = "docker" },
+        .{ .path = "/var/./run//docker.sock", .rule = "docker" },
+        .{ .path = "/var/lib/../run/docker.sock", .rule = "docker" },
+        .{ .path = "/tmp/agent-7/ssh.sock", .rule = "agent" },
+        .{ .path = "/tmp/agent-7/x/../ssh.sock", .rule = "agent" },
+        .{ .path = "/var/run/docker.sock2", .rule = null },
+        .{ .path = "/tmp/agent-7/ssh.sockx", .rule = null },
+    };
+    for (cases) |case| {
+        const un = sockaddrUn(case.path);
+        const got = checkConnect(&un, @intCast(2 + case.path.len + 1));
+        if (case.rule) |name| {
+            const m = got.?;
+            defer release(m);
+            try testing.expectEqualStrings(name, m.rule);
+            try testing.expect(m.target[0] == '/' and isNormal(m.target));
+        } else {
+            try testing.expect(got == null);
+        }
+    }
 }
 
 test "an execvp-style name is looked up in PATH before matching" {
