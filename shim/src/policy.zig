@@ -1203,8 +1203,18 @@ pub fn checkExec(
     const sc = acquireScratch(&marker);
     const given: []const u8 = if (path) |p| std.mem.span(p) else "";
     const program = if (search) resolveExec(given, sc) else given;
-    const target = resolvePath(program, dirfd, sc);
-    const m: ?Match = if (failed()) failedMatch(target, sc) else matchExec(&tables, target, argv);
+    // `program` is NUL-terminated (a C string or a PATH candidate): one pass (pathInfo) tells
+    // the normal form (the common case: matched as it is) and looks its segments up.
+    var pass: ?u64 = null;
+    if (tables.exec_index.enabled and !failed() and program.len > 0) {
+        var select = SegmentSelect.init(&tables.exec_index);
+        if (pathInfo(@ptrCast(program.ptr), &select).normal) pass = select.pass;
+    }
+    const target = if (pass != null) program else resolvePath(program, dirfd, sc);
+    const m: ?Match = if (failed())
+        failedMatch(target, sc)
+    else
+        matchExecPass(&tables, target, argv, pass);
     if (m) |found| {
         // A program that does not exist is left to fail on its own (ENOENT), as callers that
         // search PATH themselves (CPython, env) expect; only a real program is denied.
@@ -1227,9 +1237,20 @@ fn exists(target: []const u8) bool {
 }
 
 fn matchExec(t: *const Tables, target: []const u8, argv: ?[*:null]const ?[*:0]const u8) ?Match {
+    return matchExecPass(t, target, argv, null);
+}
+
+/// `matchExec` with the target's `segmentPass` in the Exec index, when already known.
+fn matchExecPass(
+    t: *const Tables,
+    target: []const u8,
+    argv: ?[*:null]const ?[*:0]const u8,
+    known: ?u64,
+) ?Match {
     var from = t.exec_start;
     const x = &t.exec_index;
-    const pass = if (x.enabled) segmentPass(x, target) else 0;
+    const pass = if (x.enabled) known orelse segmentPass(x, target) else 0;
+    if (x.enabled and pass == 0) return null;
     while ((if (x.enabled)
         scanIndexed(t, x, from, target, 0, pass)
     else
@@ -1895,6 +1916,20 @@ test "a Unix socket path is matched in normal form, however it is written" {
             try testing.expect(got == null);
         }
     }
+}
+
+test "an exec path is matched in normal form, however it is written" {
+    try installForTest("CAIPOLICY 1 enforce 1\nX 2:sh 1 5:**/sh 0\nEND\n");
+    defer state.store(.off, .release);
+    try testing.expect(tables.exec_index.enabled);
+    const argv = [_:null]?[*:0]const u8{"sh"};
+    for ([_][*:0]const u8{ "/bin/sh", "/bin/./sh", "/usr/../bin//sh" }) |path| {
+        const m = checkExec(path, linux.AT.FDCWD, &argv, false).?;
+        defer release(m);
+        try testing.expectEqualStrings("sh", m.rule);
+        try testing.expect(isNormal(m.target) and std.mem.endsWith(u8, m.target, "/sh"));
+    }
+    try testing.expect(checkExec("/bin/shx", linux.AT.FDCWD, &argv, false) == null);
 }
 
 test "an execvp-style name is looked up in PATH before matching" {
