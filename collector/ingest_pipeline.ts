@@ -52,6 +52,11 @@ export interface IngestWorkerSpec {
   /** The worker module (default: ingest_worker.ts). */
   url?: URL;
   /**
+   * How many workers (default 1). Jobs go to them in turn; results are delivered in job order
+   * whichever worker finishes first.
+   */
+  count?: number;
+  /**
    * Its permissions; "inherit" (the default) gives it the process's. Narrower permissions need
    * Deno's `--unstable-worker-options`.
    */
@@ -72,8 +77,15 @@ export interface IngestPipelineOptions {
 
 /** A job is sent once it holds this many bytes (or at the end of the current turn). */
 const JOB_BYTES = 256 * 1024;
-/** After this many failures the worker is not restarted: everything runs on the main thread. */
-const MAX_WORKER_STARTS = 4;
+/**
+ * Jobs are written into shared memory the workers read in place (no copy per job, no allocation:
+ * the slots are reused). A slot holds a job of JOB_BYTES plus a whole read.
+ */
+const SLOT_BYTES = 2 * JOB_BYTES;
+/** Free slots kept for reuse; more in flight at once are allocated and dropped after. */
+const MAX_FREE_SLOTS = 12;
+/** After this many failures no worker is restarted: everything runs on the main thread. */
+const MAX_FAILURES = 3;
 const NEWLINE = 0x0a;
 const DEFAULT_WORKER_URL = new URL("./ingest_worker.ts", import.meta.url);
 
@@ -91,6 +103,10 @@ interface PendingJob {
   runs: number[];
   /** Connection of each run. */
   connections: number[];
+  /** Index of the worker it was sent to. */
+  worker: number;
+  /** The worker's answer, once it came (delivered when every earlier job's has). */
+  result: IngestResult | undefined;
 }
 
 /**
@@ -116,10 +132,13 @@ interface PendingJob {
  */
 export class IngestPipeline {
   #options: IngestPipelineOptions;
-  #worker: Worker | undefined;
-  #starts = 0;
+  /** The running workers: all of them, or none (after a failure, until they are restarted). */
+  #workers: Worker[] = [];
+  #nextWorker = 0;
+  #failures = 0;
   #nextId = 1;
-  #staging = new Uint8Array(JOB_BYTES);
+  #freeSlots: SharedArrayBuffer[] = [];
+  #staging: Uint8Array = this.#takeSlot(SLOT_BYTES);
   #stagingLength = 0;
   #stagingRuns: number[] = [];
   #stagingConnections: number[] = [];
@@ -129,10 +148,10 @@ export class IngestPipeline {
   #progressWaiters: Array<() => void> = [];
   #closed = false;
 
-  /** Starts the worker (unless `options.worker` is undefined). */
+  /** Starts the workers (unless `options.worker` is undefined). */
   constructor(options: IngestPipelineOptions) {
     this.#options = options;
-    this.#startWorker();
+    this.#startWorkers();
   }
 
   /** True when the worker has this many unanswered bytes that readers should wait. */
@@ -140,9 +159,9 @@ export class IngestPipeline {
     return this.#inFlightBytes >= this.#options.maxInFlightBytes;
   }
 
-  /** True while a worker runs (false after too many failures, or without one). */
+  /** True while workers run (false after too many failures, or without one). */
   get usesWorker(): boolean {
-    return this.#worker !== undefined;
+    return this.#workers.length > 0;
   }
 
   /** Bytes handed to the worker and not answered yet. */
@@ -160,14 +179,17 @@ export class IngestPipeline {
    * at `receivedAtMs`. `run` may be a view of a reused buffer: it is copied at once.
    */
   add(run: Uint8Array, connection: number, receivedAtMs: number): void {
-    if (this.#worker === undefined) {
+    if (this.#workers.length === 0) {
       this.#options.sink.inProcess(run, connection, receivedAtMs);
       return;
     }
     const needed = this.#stagingLength + run.length + 1;
     if (needed > this.#staging.length) {
-      if (this.#stagingLength > 0) this.#flush();
-      if (run.length + 1 > this.#staging.length) this.#staging = new Uint8Array(run.length + 1);
+      this.#flush();
+      if (run.length + 1 > this.#staging.length) {
+        this.#releaseSlot(this.#staging);
+        this.#staging = this.#takeSlot(run.length + 1);
+      }
     }
     this.#staging.set(run, this.#stagingLength);
     this.#stagingLength += run.length;
@@ -205,92 +227,119 @@ export class IngestPipeline {
     }
   }
 
-  /** Stops the worker; lines still unanswered are processed on the main thread first. */
+  /** Stops the workers; lines still unanswered are processed on the main thread first. */
   close(): void {
     this.#flush();
-    if (this.#inFlight.length > 0) this.#processInFlightHere();
     this.#closed = true;
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    this.#stopWorkers();
+    if (this.#inFlight.length > 0) this.#finishInFlightHere();
   }
 
-  #startWorker(): void {
+  #startWorkers(): void {
     const spec = this.#options.worker;
-    if (spec === undefined || this.#closed || this.#starts >= MAX_WORKER_STARTS) return;
-    this.#starts++;
+    if (spec === undefined || this.#closed || this.#failures >= MAX_FAILURES) return;
     const options: WorkerOptions & { deno?: { permissions?: Deno.PermissionOptions } } = {
       type: "module",
       name: "containai-ingest",
     };
     if (spec.permissions !== undefined) options.deno = { permissions: spec.permissions };
-    let worker: Worker;
+    const workers: Worker[] = [];
     try {
-      worker = new Worker(spec.url ?? DEFAULT_WORKER_URL, options);
+      for (let i = 0; i < (spec.count ?? 1); i++) {
+        workers.push(new Worker(spec.url ?? DEFAULT_WORKER_URL, options));
+      }
     } catch (error) {
+      for (const worker of workers) worker.terminate();
       this.#options.log("cannot start the ingest worker; processing lines on the main thread", {
         error: (error as Error).message,
       });
       return;
     }
-    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
-      if (worker !== this.#worker) return;
-      const message = event.data;
-      if ("permissions" in message) {
-        this.#options.log("ingest worker running", { permissions: message.permissions });
-      } else {
-        this.#receive(message);
-      }
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      if (worker === this.#worker) this.#fail(`the ingest worker failed: ${event.message}`);
-    };
-    worker.onmessageerror = () => {
-      if (worker === this.#worker) this.#fail("a message of the ingest worker was unreadable");
-    };
-    this.#worker = worker;
+    workers.forEach((worker, index) => {
+      worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+        if (this.#workers[index] !== worker) return;
+        const message = event.data;
+        if ("permissions" in message) {
+          this.#options.log("ingest worker running", {
+            worker: index,
+            permissions: message.permissions,
+          });
+        } else {
+          this.#receive(index, message);
+        }
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        if (this.#workers[index] === worker) {
+          this.#fail(`the ingest worker failed: ${event.message}`);
+        }
+      };
+      worker.onmessageerror = () => {
+        if (this.#workers[index] === worker) {
+          this.#fail("a message of the ingest worker was unreadable");
+        }
+      };
+    });
+    this.#workers = workers;
+  }
+
+  #stopWorkers(): void {
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers = [];
   }
 
   #flush(): void {
     if (this.#stagingLength === 0) return;
     const job: PendingJob = {
       id: this.#nextId++,
-      bytes: this.#staging.slice(0, this.#stagingLength),
+      bytes: this.#staging.subarray(0, this.#stagingLength),
       runs: this.#stagingRuns,
       connections: this.#stagingConnections,
+      worker: -1,
+      result: undefined,
     };
+    this.#staging = this.#takeSlot(SLOT_BYTES);
     this.#stagingLength = 0;
     this.#stagingRuns = [];
     this.#stagingConnections = [];
-    if (this.#staging.length > JOB_BYTES) this.#staging = new Uint8Array(JOB_BYTES);
-    if (this.#worker === undefined) {
+    if (this.#workers.length === 0) {
       this.#processHere(job);
+      this.#releaseSlot(job.bytes);
       return;
     }
     this.#inFlight.push(job);
     this.#inFlightBytes += job.bytes.length;
     const message: IngestJob = { id: job.id, bytes: job.bytes, runs: new Float64Array(job.runs) };
+    job.worker = this.#nextWorker;
+    this.#nextWorker = (this.#nextWorker + 1) % this.#workers.length;
     try {
-      // Copied, not transferred: the job's bytes stay here until answered, for the fallback.
-      this.#worker.postMessage(message);
+      // Shared, not transferred: the job's bytes stay here until answered, for the fallback.
+      this.#workers[job.worker].postMessage(message);
     } catch (error) {
       this.#fail(`cannot send to the ingest worker: ${(error as Error).message}`);
     }
   }
 
-  #receive(result: IngestResult | { id: number; error: string }): void {
-    const job = this.#inFlight[0];
-    if (job === undefined || result.id !== job.id) {
-      this.#fail(`the ingest worker answered job ${result.id} out of order`);
-      return;
-    }
+  #receive(worker: number, result: IngestResult | { id: number; error: string }): void {
     if ("error" in result) {
       this.#fail(`the ingest worker failed: ${result.error}`);
       return;
     }
-    this.#inFlight.shift();
-    this.#inFlightBytes -= job.bytes.length;
-    this.#deliver(result, job);
+    // Each worker answers its jobs in the order it got them: this must be its oldest open one.
+    const job = this.#inFlight.find((pending) =>
+      pending.worker === worker && pending.result === undefined
+    );
+    if (job === undefined || job.id !== result.id) {
+      this.#fail(`ingest worker ${worker} answered job ${result.id} out of order`);
+      return;
+    }
+    job.result = result;
+    while (this.#inFlight.length > 0 && this.#inFlight[0].result !== undefined) {
+      const done = this.#inFlight.shift() as PendingJob;
+      this.#inFlightBytes -= done.bytes.length;
+      this.#deliver(done.result as IngestResult, done);
+      this.#releaseSlot(done.bytes);
+    }
     this.#reportProgress();
   }
 
@@ -313,27 +362,33 @@ export class IngestPipeline {
     }
   }
 
-  /** Stops the worker, processes every unanswered job here, and starts a new worker. */
+  /**
+   * Stops the workers, hands over the answers already in and processes every unanswered job
+   * here (in job order), then starts new workers (up to MAX_FAILURES times).
+   */
   #fail(reason: string): void {
-    const worker = this.#worker;
-    this.#worker = undefined;
-    worker?.terminate();
+    this.#stopWorkers();
+    this.#failures++;
     this.#options.log(`${reason}; its unanswered lines are processed on the main thread`, {
       jobs: this.#inFlight.length,
       bytes: this.#inFlightBytes,
-      restarts: this.#starts < MAX_WORKER_STARTS ? "yes" : "no (too many failures)",
+      restarts: this.#failures < MAX_FAILURES ? "yes" : "no (too many failures)",
     });
-    this.#processInFlightHere();
+    this.#finishInFlightHere();
     this.#flush();
-    this.#startWorker();
+    this.#startWorkers();
     this.#reportProgress();
   }
 
-  #processInFlightHere(): void {
+  #finishInFlightHere(): void {
     const jobs = this.#inFlight;
     this.#inFlight = [];
     this.#inFlightBytes = 0;
-    for (const job of jobs) this.#processHere(job);
+    for (const job of jobs) {
+      if (job.result !== undefined) this.#deliver(job.result, job);
+      else this.#processHere(job);
+      this.#releaseSlot(job.bytes);
+    }
   }
 
   #processHere(job: PendingJob): void {
@@ -346,6 +401,23 @@ export class IngestPipeline {
         job.runs[2 * r + 1],
       );
       start = end;
+    }
+  }
+
+  /** A view of a shared buffer of at least `bytes` bytes: a free slot when one fits. */
+  #takeSlot(bytes: number): Uint8Array {
+    const reused = bytes <= SLOT_BYTES ? this.#freeSlots.pop() : undefined;
+    return new Uint8Array(reused ?? new SharedArrayBuffer(Math.max(bytes, SLOT_BYTES)));
+  }
+
+  /** Returns a job's buffer for reuse; the worker that read it has answered (or never will). */
+  #releaseSlot(view: Uint8Array): void {
+    const buffer = view.buffer;
+    if (
+      buffer instanceof SharedArrayBuffer && buffer.byteLength === SLOT_BYTES &&
+      this.#freeSlots.length < MAX_FREE_SLOTS
+    ) {
+      this.#freeSlots.push(buffer);
     }
   }
 

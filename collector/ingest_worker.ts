@@ -19,6 +19,8 @@ export const KIND_UNDECIDED_RAW = -2;
 
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Decodes about twice as fast as the fatal decoder; a U+FFFD in its output means: check. */
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /**
@@ -43,7 +45,9 @@ export function processJob(job: IngestJob): IngestResult {
     const runIndex = r / 2;
     let text: string | undefined;
     try {
-      text = utf8.decode(run);
+      const decoded = lenient.decode(run);
+      // Invalid bytes decode to U+FFFD, which valid text may hold too: then decode strictly.
+      text = decoded.indexOf("\uFFFD") === -1 ? decoded : utf8.decode(run);
     } catch {
       // Not valid UTF-8 somewhere: decode line by line, so only the bad lines are set aside.
       state.addUndecodedRun(run, receivedAt, runIndex);

@@ -9,6 +9,9 @@ import { ConfigError, requireAbsolutePaths, validateConfig } from "./config.ts";
 import { ingestWorkerPermissions } from "./serve_command.ts";
 import { serveCollector } from "./server.ts";
 
+/** Ingest workers: two where there are two cores or more (the main thread mostly waits on I/O). */
+const INGEST_WORKERS = Math.min(2, Math.max(1, navigator.hardwareConcurrency));
+
 /**
  * Runs the served collector with `--config-json JSON`; returns the exit code.
  *
@@ -28,9 +31,8 @@ export async function serveMain(args: string[]): Promise<number> {
     requireAbsolutePaths(config);
     // serveCommandArgs starts this module with --unstable-worker-options, which narrower
     // worker permissions need.
-    return await serveCollector(config, {
-      ingestWorker: { permissions: ingestWorkerPermissions() },
-    });
+    const ingestWorker = { permissions: ingestWorkerPermissions(), count: INGEST_WORKERS };
+    return await serveCollector(config, { ingestWorker });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof SyntaxError) {
       console.error(`collector: ${error.message}`);

@@ -195,7 +195,9 @@ Deno.test("half lines of all connections together cannot hold more memory than t
 
 Deno.test("connections over the maximum are closed at once and counted", async () => {
   await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
-  // The readiness probe of startTestCollector may still be open for a moment.
+  // The readiness probe of startTestCollector may still be open for a moment, longer while the
+  // ingest workers start (they share the cores): let them start first.
+  await collector.waitForLog(/ingest worker running/);
   await new Promise((resolve) => setTimeout(resolve, 100));
   const held = await Promise.all(
     [0, 1, 2].map(() => Deno.connect({ transport: "unix", path: collector.socket })),

@@ -105,6 +105,21 @@ Deno.test("the worker sets aside a line that is not UTF-8 and still stores the l
   assert.equal(last, stored(after));
 });
 
+Deno.test("the worker stores a valid event that holds U+FFFD itself (not a decoding error)", () => {
+  const event = execEvent("s1", 0);
+  event.payload = { ...event.payload, cwd: "/tmp/\uFFFD" } as typeof event.payload;
+  const job = encoder.encode(`${line(event)}\n`);
+  const result = processJob({
+    id: 1,
+    bytes: job,
+    runs: new Float64Array([job.length, RECEIVED_MS]),
+  });
+
+  assert.equal(result.items[0], 0);
+  const record = decoder.decode(result.out.subarray(result.items[1], result.items[2]));
+  assert.equal(record, stored(event));
+});
+
 Deno.test("the worker stamps each run with its own receive time", () => {
   const first = execEvent("s1", 0);
   const second = execEvent("s1", 1);
