@@ -167,6 +167,36 @@ Deno.test("the pipeline delivers lines of several connections in the order they 
   }
 });
 
+Deno.test("with two workers, results come out in the order the jobs went in", async () => {
+  const { sink, calls } = recordingSink();
+  const pipeline = new IngestPipeline({
+    sink,
+    log: () => {},
+    worker: { count: 2 },
+    maxInFlightBytes: 1 << 20,
+  });
+  try {
+    // A job per turn of the event loop; jobs alternate between the workers, and the first ones
+    // are large, so the second worker tends to finish its smaller jobs first.
+    const expected: string[] = [];
+    for (let job = 0; job < 12; job++) {
+      const events = Array.from(
+        { length: job < 4 ? 200 : 1 },
+        (_, i) => execEvent("s1", job * 1000 + i),
+      );
+      pipeline.add(encoder.encode(events.map(line).join("\n")), job % 3, RECEIVED_MS);
+      expected.push(...events.map((event) => `accepted s1 ${stored(event)}`));
+      await Promise.resolve();
+    }
+    await pipeline.drain(10_000);
+
+    assert.equal(calls.length, expected.length);
+    assert.deepEqual(calls, expected);
+  } finally {
+    pipeline.close();
+  }
+});
+
 Deno.test("a worker that crashes loses no line: the main thread takes its unanswered job, in order", async () => {
   const { sink, calls } = recordingSink();
   const logged: string[] = [];
