@@ -179,10 +179,11 @@ const PathIndex = extern struct {
         return 0;
     }
 
-    fn addSegment(self: *PathIndex, key: u32, bit: u64) void {
+    /// False if the table is full, which at most 64 keys in 128 slots never are; the caller
+    /// then leaves the index disabled rather than trusting that in a release build.
+    fn addSegment(self: *PathIndex, key: u32, bit: u64) bool {
         var slot = slotOf(key);
         var probes: usize = 0;
-        // At most 64 keys in 128 slots: an empty or equal slot is always found.
         while (probes < slots) : (probes += 1) {
             if (self.keys[slot] == 0) {
                 self.keys[slot] = key;
@@ -190,11 +191,11 @@ const PathIndex = extern struct {
             }
             if (self.keys[slot] == key) {
                 self.key_sets[slot] |= bit;
-                return;
+                return true;
             }
             slot = (slot + 1) % slots;
         }
-        unreachable;
+        return false;
     }
 
     /// The globs the first 4 bytes of a path (little-endian word) admit.
@@ -414,7 +415,7 @@ fn buildIndex(t: *const Tables, from: usize, end: usize) PathIndex {
         } else {
             x.keyed = true;
             x.key_lengths |= lengthBit(g.segment_key >> 24);
-            x.addSegment(g.segment_key, bit);
+            if (!x.addSegment(g.segment_key, bit)) return .{ .start = from, .end = end };
         }
     }
     x.enabled = true;
