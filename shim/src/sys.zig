@@ -56,8 +56,14 @@ pub fn setErrno(value: c_int) void {
 }
 
 /// Copies `n` bytes without calling libc's memcpy: in a fork child about to exec, libc code not
-/// touched yet is a page fault (and the Exec event is most of what such a child does).
+/// touched yet is a page fault (and the Exec event is most of what such a child does). Up to 32
+/// bytes (most JSON keys and numbers) with a few overlapping word moves, which fold into plain
+/// moves when `n` is known at compile time; longer runs with `rep movsb` (x86_64).
 pub inline fn copyBytes(dst: [*]u8, src: [*]const u8, n: usize) void {
+    if (n <= 32) {
+        copySmall(dst, src, n);
+        return;
+    }
     if (builtin.cpu.arch == .x86_64) {
         var d = dst;
         var s = src;
@@ -72,6 +78,45 @@ pub inline fn copyBytes(dst: [*]u8, src: [*]const u8, n: usize) void {
     } else {
         @memcpy(dst[0..n], src[0..n]);
     }
+}
+
+/// `n` <= 32 bytes, no loop (a loop would be turned back into a memcpy call by the optimizer).
+inline fn copySmall(dst: [*]u8, src: [*]const u8, n: usize) void {
+    if (n >= 16) {
+        const a = load(u64, src);
+        const b = load(u64, src + 8);
+        const c = load(u64, src + n - 16);
+        const d = load(u64, src + n - 8);
+        store(u64, dst, a);
+        store(u64, dst + 8, b);
+        store(u64, dst + n - 16, c);
+        store(u64, dst + n - 8, d);
+    } else if (n >= 8) {
+        const a = load(u64, src);
+        const b = load(u64, src + n - 8);
+        store(u64, dst, a);
+        store(u64, dst + n - 8, b);
+    } else if (n >= 4) {
+        const a = load(u32, src);
+        const b = load(u32, src + n - 4);
+        store(u32, dst, a);
+        store(u32, dst + n - 4, b);
+    } else if (n > 0) {
+        const a = src[0];
+        const b = src[n / 2];
+        const c = src[n - 1];
+        dst[0] = a;
+        dst[n / 2] = b;
+        dst[n - 1] = c;
+    }
+}
+
+inline fn load(comptime T: type, p: [*]const u8) T {
+    return @as(*align(1) const T, @ptrCast(p)).*;
+}
+
+inline fn store(comptime T: type, p: [*]u8, value: T) void {
+    @as(*align(1) T, @ptrCast(p)).* = value;
 }
 
 /// Checks an invariant. In Debug builds a broken invariant stops the program so unit tests find
@@ -187,7 +232,7 @@ test "copyBytes copies every length exactly and nothing past it" {
     var src: [64]u8 = undefined;
     for (&src, 0..) |*b, i| b.* = @intCast(i + 1);
     var n: usize = 0;
-    while (n <= 40) : (n += 1) {
+    while (n <= 64) : (n += 1) {
         var dst = [_]u8{0xaa} ** 64;
         copyBytes(&dst, &src, n);
         try std.testing.expectEqualSlices(u8, src[0..n], dst[0..n]);
