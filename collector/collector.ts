@@ -111,7 +111,6 @@ export class Collector {
       maxOpenFiles: config.maxOpenFiles,
       idleFileMs: config.idleFileMs,
       fsyncIntervalMs: config.fsyncIntervalMs,
-      maxBufferBytes: config.maxBufferBytes,
       counters: this.#counters,
       log,
       onTornTail: (path, fragment) =>

@@ -1,7 +1,7 @@
 /**
  * Writes accepted events to `session-<id>.jsonl` and reject records to `rejected.jsonl`:
- * batched (one write per file per round), fsynced on a schedule, with a bounded buffer,
- * retries on write errors, and an LRU of open files.
+ * batched (one write per file per round), fsynced on a schedule, retries on write errors, and an
+ * LRU of open files. The collector bounds what is queued here (bufferedBytes) by pausing readers.
  *
  * @module
  */
@@ -41,8 +41,6 @@ export interface LogWriterOptions {
   idleFileMs: number;
   /** fsync dirty files at least this often; 0 = after every batch. */
   fsyncIntervalMs: number;
-  /** Accepted bytes waiting to be written above which {@linkcode LogWriter.full} is true. */
-  maxBufferBytes: number;
   /** Counters to update. */
   counters: Counters;
   /** Structured log of problems (stderr in the collector). */
@@ -73,7 +71,7 @@ const CLOSE_BRACE = 0x7d;
  * import { newCounters } from "./stats.ts";
  * const logDir = await Deno.makeTempDir();
  * const writer = new LogWriter({
- *   logDir, maxOpenFiles: 16, idleFileMs: 60_000, fsyncIntervalMs: 1000, maxBufferBytes: 1 << 20,
+ *   logDir, maxOpenFiles: 16, idleFileMs: 60_000, fsyncIntervalMs: 1000,
  *   counters: newCounters(), log: console.error,
  * });
  * const record = new TextEncoder().encode('{"v":1,"received_at":"2025-12-01T12:00:00.000Z"');
@@ -88,7 +86,6 @@ export class LogWriter {
   /** Open outputs in least-recently-used-first order. */
   #open = new Map<Output, true>();
   #buffered = 0;
-  #waiters: Array<() => void> = [];
   #progressWaiters: Array<() => void> = [];
   #wake: (() => void) | undefined;
   #closing = false;
@@ -119,11 +116,6 @@ export class LogWriter {
     this.#append(REJECTS_KEY, false, encoder.encode(line));
   }
 
-  /** True when the buffer is at its limit and readers should wait. */
-  get full(): boolean {
-    return this.#buffered >= this.#options.maxBufferBytes;
-  }
-
   /** Accepted bytes not yet written. */
   get bufferedBytes(): number {
     return this.#buffered;
@@ -132,12 +124,6 @@ export class LogWriter {
   /** Files open now. */
   get openFiles(): number {
     return this.#open.size;
-  }
-
-  /** Resolves once the buffer is below its limit again. */
-  whenWritable(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Resolves after the writer's next round (something written, or a failed attempt). */
@@ -229,7 +215,7 @@ export class LogWriter {
       }
       if (this.#hasDirty() && this.#untilSyncDue() === 0) await this.#syncDirty();
       await this.#closeIdle();
-      this.#releaseWaiters();
+      this.#reportProgress();
     }
     if (this.#abandoned) return;
     await this.#syncDirty();
@@ -478,14 +464,10 @@ export class LogWriter {
     });
   }
 
-  #releaseWaiters(): void {
+  #reportProgress(): void {
     const progress = this.#progressWaiters;
     this.#progressWaiters = [];
     for (const resolve of progress) resolve();
-    if (this.full || this.#waiters.length === 0) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const resolve of waiters) resolve();
   }
 
   #reportError(operation: string, path: string, error: unknown): void {
