@@ -124,6 +124,9 @@ fn visitObject(info: *std.c.dl_phdr_info, size: usize, data: ?*anyopaque) callco
     const object = Object.read(info) orelse return 1;
     if (!scan.seen_self) {
         scan.seen_self = object.contains(scan.self);
+        // The dynamic linker before the shim: the shim was dlopen()ed, and RTLD_NEXT then
+        // searches another scope. dlsym resolves everything.
+        if (!scan.seen_self and info.addr == std.c.getauxval(elf.AT_BASE)) return 1;
         return 0;
     }
     if (info.addr == std.c.getauxval(elf.AT_SYSINFO_EHDR)) return 0;
