@@ -154,7 +154,7 @@ export class IngestPipeline {
     this.#startWorkers();
   }
 
-  /** True when the worker has this many unanswered bytes that readers should wait. */
+  /** True when the workers hold so many unanswered bytes that readers should wait. */
   get full(): boolean {
     return this.#inFlightBytes >= this.#options.maxInFlightBytes;
   }
@@ -164,12 +164,12 @@ export class IngestPipeline {
     return this.#workers.length > 0;
   }
 
-  /** Bytes handed to the worker and not answered yet. */
+  /** Bytes handed to the workers and not answered yet. */
   get inFlightBytes(): number {
     return this.#inFlightBytes;
   }
 
-  /** Resolves once the worker answered a job (or failed). */
+  /** Resolves once a worker answered a job (or the workers failed). */
   whenProgress(): Promise<void> {
     return new Promise((resolve) => this.#progressWaiters.push(resolve));
   }

@@ -182,7 +182,7 @@ Deno.test({
       );
 
       await t.step(
-        "the served collector holds only net on its socket and read/write of its two dirs",
+        "the served collector holds only its socket, its two dirs and read of its workers' code",
         async () => {
           const { stdout } = await podman([
             "exec",
@@ -196,7 +196,10 @@ Deno.test({
           const permissions = served.split(" ").filter((arg) => arg.startsWith("--allow"));
           assert.deepEqual(permissions, [
             `--allow-net=unix:${SOCKET}`,
-            "--allow-read=/run/containai,/mnt/logs",
+            "--allow-read=/run/containai,/mnt/logs," +
+            "/opt/containai/app/collector/ingest_worker.ts," +
+            "/opt/containai/app/collector/fast_ingest.ts," +
+            "/opt/containai/app/protocol/fast_validate.ts",
             "--allow-write=/run/containai,/mnt/logs",
           ]);
           assert.ok(served.includes("--cached-only"), served);
