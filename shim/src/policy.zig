@@ -1675,6 +1675,9 @@ test "the path indexes pick the same first rule as the vector scan and a plain g
         }
         try out.writeAll("END\n");
         try testing.expect(parse(w.getWritten(), t));
+        // The same policy as the process's, for checkOpen (the C-string path of the hooks).
+        try installForTest(w.getWritten());
+        defer state.store(.off, .release);
         try testing.expect(t.open_index.enabled and t.exec_index.enabled);
         try testing.expect(t.unix_index.enabled);
         for (0..40) |_| {
@@ -1686,6 +1689,19 @@ test "the path indexes pick the same first rule as the vector scan and a plain g
             const want_open = naiveFirst(t, t.open_start, t.open_end, path, access, null);
             const want_exec = naiveFirst(t, t.exec_start, t.exec_end, path, 0, argv);
             const want_unix = naiveFirst(t, t.unix_start, t.unix_end, path, 0, null);
+            var z: [65]u8 = undefined;
+            @memcpy(z[0..path.len], path);
+            z[path.len] = 0;
+            const flags: u32 = switch (access) {
+                access_read => 0,
+                access_write => 1,
+                else => 1 | 0o100,
+            };
+            const checked = checkOpen(@ptrCast(&z), linux.AT.FDCWD, flags);
+            defer if (checked) |m| release(m);
+            const flag_access = openAccess(flags);
+            const want_checked = naiveFirst(t, t.open_start, t.open_end, path, flag_access, null);
+            try expectSameRule(want_checked, if (checked) |m| m.rule else null);
             if (want_open != null or want_exec != null or want_unix != null) hits += 1;
             for ([_]bool{ true, false }) |indexed| {
                 t.open_index.enabled = indexed;
@@ -1778,10 +1794,12 @@ test "the one-pass path scan agrees with isNormal, segmentFilter and segmentPass
         "/0123456789abcd//x",
         "",
     };
-    const t = try loadForTest("CAIPOLICY 1 enforce 3\n" ++
+    const t = try loadForTest("CAIPOLICY 1 enforce 5\n" ++
         "O 1:a 7 1 9:**/lib/**\n" ++
         "O 1:b 7 1 8:**/t.txt\n" ++
         "O 1:c 7 1 24:/*/0123456789abcdef/x/**\n" ++
+        "O 1:d 7 1 11:/usr/lib/**\n" ++
+        "O 1:e 7 1 13:/tmp/**/t.txt\n" ++
         "END\n");
     // Every alignment (the scan reads whole 16-byte blocks around the path), and bytes around
     // it that would complete a pattern if they were read as the path's.
