@@ -56,7 +56,10 @@ fn start() void {
         .dli_saddr = null,
     };
     var self: []const u8 = "";
-    if (dladdr(@ptrCast(&forkChild), &info) != 0) {
+    // The lookup pass has seen this library's name (the one dladdr would report) on its way.
+    if (real.self_name) |name| {
+        self = std.mem.span(name);
+    } else if (dladdr(@ptrCast(&forkChild), &info) != 0) {
         if (info.dli_fname) |name| self = std.mem.span(name);
     }
     const empty = [_:null]?[*:0]const u8{};

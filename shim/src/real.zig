@@ -72,6 +72,10 @@ pub fn resolveAll() void {
     }
 }
 
+/// This library's file name as the dynamic loader has it (what dladdr reports), seen by the
+/// lookup pass; null when the pass did not get that far.
+pub var self_name: ?[*:0]const u8 = null;
+
 /// The pass alone: fills the functions it can settle exactly as dlsym(RTLD_NEXT) would.
 fn resolveByScan() void {
     var scan: Scan = .{ .self = @intFromPtr(&resolveAll) };
@@ -124,6 +128,7 @@ fn visitObject(info: *std.c.dl_phdr_info, size: usize, data: ?*anyopaque) callco
     const object = Object.read(info) orelse return 1;
     if (!scan.seen_self) {
         scan.seen_self = object.contains(scan.self);
+        if (scan.seen_self) self_name = info.name;
         // The dynamic linker before the shim: the shim was dlopen()ed, and RTLD_NEXT then
         // searches another scope. dlsym resolves everything.
         if (!scan.seen_self and info.addr == std.c.getauxval(elf.AT_BASE)) return 1;
@@ -334,4 +339,13 @@ test "versioned functions resolve to their default version, as dlsym does" {
     const expected: ?*anyopaque = dlsym(RTLD_NEXT, "posix_spawn");
     try std.testing.expect(expected != null);
     try std.testing.expectEqual(expected, @as(?*anyopaque, @constCast(@ptrCast(fns.posix_spawn))));
+}
+
+test "the lookup pass records the file name of the object it started from" {
+    defer fns = .{};
+    self_name = null;
+    resolveByScan();
+    // From the test program itself, the main program: the dynamic loader names it "".
+    try std.testing.expect(self_name != null);
+    try std.testing.expectEqualStrings("", std.mem.span(self_name.?));
 }
