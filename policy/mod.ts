@@ -2,7 +2,9 @@
  * Policies: rules that deny exec, open and connect, in observe or enforce mode.
  * `loadPolicy` reads and validates a JSONC policy file (errors name line and
  * field), `compilePolicy`/`writeCompactPolicy` produce the compact form the shim
- * reads from `CONTAINAI_POLICY`, and `matchExec` decides the runner's own exec.
+ * reads from `CONTAINAI_POLICY`, `storeCompactPolicy` keeps it for `run` (one
+ * file per distinct policy, outliving the run), and `matchExec` decides the
+ * runner's own exec.
  * See docs/policy.md.
  *
  * @example
@@ -42,6 +44,7 @@ export {
   type WriteCompactOptions,
   writeCompactPolicy,
 } from "./compile.ts";
+export { type StoreCompactOptions, storeCompactPolicy } from "./compact_store.ts";
 export { globMatch, type GlobOptions } from "./glob.ts";
 export { matchExec, normalizePath } from "./match.ts";
 export { prepareRunPolicy, type RunPolicy, type TaskDenial } from "./run_policy.ts";

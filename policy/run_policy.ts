@@ -1,12 +1,13 @@
 /**
  * The policy of one `run`: the validated policy, its compact file for the shim
- * (removed when the run ends), the environment that points the shim at it, and
- * the decision on the task the runner itself starts.
+ * (kept after the run, see compact_store.ts), the environment that points the
+ * shim at it, and the decision on the task the runner itself starts.
  *
  * @module
  */
 import type { DenyPayload } from "../protocol/mod.ts";
-import { writeCompactPolicy } from "./compile.ts";
+import { compilePolicy } from "./compile.ts";
+import { storeCompactPolicy } from "./compact_store.ts";
 import { loadPolicy } from "./load.ts";
 import { matchExec } from "./match.ts";
 import type { Policy } from "./schema.ts";
@@ -26,7 +27,10 @@ export interface TaskDenial {
 export interface RunPolicy {
   /** The validated policy. */
   policy: Policy;
-  /** The compact file the shim reads. */
+  /**
+   * The compact file the shim reads. It outlives the run, so processes the
+   * task leaves behind keep their policy.
+   */
   compactPath: string;
   /** Variables to add to the task's environment (`CONTAINAI_POLICY`). */
   env: Record<string, string>;
@@ -39,27 +43,24 @@ export interface RunPolicy {
     path: string,
     options: { argv: readonly string[]; cwd: string },
   ): TaskDenial | undefined;
-  /** Removes the compact file. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
- * Loads and validates the policy file, and writes its compact form to a fresh
- * temporary directory. Throws {@linkcode PolicyError} (naming line and field)
+ * Loads and validates the policy file, and stores its compact form (one
+ * read-only file per distinct policy, see {@linkcode storeCompactPolicy}). Throws {@linkcode PolicyError} (naming line and field)
  * when the file is invalid, before anything has started.
  *
  * @example
  * ```ts
  * import { prepareRunPolicy } from "./run_policy.ts";
- * await using runPolicy = await prepareRunPolicy("examples/policy.jsonc");
+ * const runPolicy = await prepareRunPolicy("examples/policy.jsonc");
  * const env = { ...Deno.env.toObject(), ...runPolicy.env };
  * const denial = runPolicy.checkTask("/usr/bin/sudo", { argv: ["sudo", "id"], cwd: "/" });
  * ```
  */
 export async function prepareRunPolicy(file: string): Promise<RunPolicy> {
   const policy = await loadPolicy(file);
-  const compactPath = await writeCompactPolicy(policy);
-  const dir = compactPath.slice(0, compactPath.lastIndexOf("/"));
+  const compactPath = await storeCompactPolicy(compilePolicy(policy));
   return {
     policy,
     compactPath,
@@ -83,9 +84,6 @@ export async function prepareRunPolicy(file: string): Promise<RunPolicy> {
           ? `policy rule "${rule.name}" denies executing ${path}; the task was not started`
           : `policy rule "${rule.name}" would deny executing ${path} (observe mode)`,
       };
-    },
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }

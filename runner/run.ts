@@ -73,7 +73,7 @@ export async function runAudited(command: string[], options: RunOptions = {}): P
     onBuild: () => options.notify?.("building the shim (first use) ..."),
   });
   // Loaded first: an invalid policy is reported before anything starts.
-  await using runPolicy = options.policy === undefined
+  const runPolicy = options.policy === undefined
     ? undefined
     : await prepareRunPolicy(options.policy);
   const probe = probeEnvironment(options.probe);

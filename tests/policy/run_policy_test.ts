@@ -1,6 +1,6 @@
 /**
  * `run --policy FILE` end to end with the shim: the shipped example policy, and the compact
- * file's lifetime. (tests/runner/policy_test.ts covers the runner's own decision on the task.)
+ * file outliving the run. (tests/runner/policy_test.ts covers the runner's own decision on the task.)
  */
 import assert from "node:assert/strict";
 import { startTestCollector } from "../support/collector.ts";
@@ -21,11 +21,6 @@ async function withPolicyFile(
   await test(`${dir}/policy.jsonc`);
 }
 
-const OBSERVE_DATE = JSON.stringify({
-  mode: "observe",
-  rules: [{ name: "no-date", action: "Exec", paths: ["**/date"] }],
-});
-
 Deno.test("the shipped example policy denies reading /run/agent-secrets (EACCES, not ENOENT)", async () => {
   await using collector = await startTestCollector();
   const out = await runRunner([
@@ -43,26 +38,40 @@ Deno.test("the shipped example policy denies reading /run/agent-secrets (EACCES,
   assert.equal(deny.enforced, true);
 });
 
-Deno.test("the compact policy file the shim reads is removed when the run ends", async () => {
+Deno.test("a process the task leaves behind keeps its policy after the run ends", async () => {
   await using collector = await startTestCollector();
-  await withPolicyFile(OBSERVE_DATE, async (file) => {
-    const out = await runRunner([
-      ...["--socket", collector.socket, "--shim", await testShim(), "--session", "rp-cleanup"],
-      ...["--policy", file, "--quiet", "--", "sh", "-c", 'cat "$CONTAINAI_POLICY"'],
-    ], { env: baseEnv() });
-    assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stdout, /^CAIPOLICY 1 observe 1\n/);
-    const events = await collector.waitForEvents(
-      "rp-cleanup",
-      (e) => e.some((event) => event.event_type === "Exit"),
-    );
-    const exec = events.find((event) => event.source === "Runner" && event.event_type === "Exec")!;
-    const entry = (exec.payload as { env: string[] }).env.find((e) =>
-      e.startsWith("CONTAINAI_POLICY=")
-    )!;
-    await assert.rejects(Deno.stat(entry.slice("CONTAINAI_POLICY=".length)), Deno.errors.NotFound);
+  await using temp = await tempDir("run-policy-orphan-");
+  const dir = temp.path;
+  await Deno.writeTextFile(`${dir}/public`, "public\n");
+  await Deno.writeTextFile(`${dir}/secret`, "secret\n");
+  const policy = JSON.stringify({
+    mode: "enforce",
+    rules: [{ name: "no-secret", action: "Open", paths: [`${dir}/secret`] }],
   });
+  await Deno.writeTextFile(`${dir}/policy.jsonc`, policy);
+  // The background job starts its programs only after run has returned.
+  const job = `(while [ ! -e "$0/run-ended" ]; do sleep 0.05; done; ` +
+    `cat "$0/public" > "$0/public.copy"; cat "$0/secret" > "$0/secret.copy" 2> "$0/secret.err"; ` +
+    `touch "$0/done") </dev/null >/dev/null 2>&1 &`;
+  const out = await runRunner([
+    ...["--socket", collector.socket, "--shim", await testShim(), "--session", "rp-orphan"],
+    ...["--policy", `${dir}/policy.jsonc`, "--quiet", "--", "sh", "-c", job, dir],
+  ], { env: baseEnv() });
+  assert.equal(out.code, 0, out.stderr);
+  await Deno.writeTextFile(`${dir}/run-ended`, "");
+  await waitForFile(`${dir}/done`);
+  assert.equal(await Deno.readTextFile(`${dir}/public.copy`), "public\n");
+  assert.match(await Deno.readTextFile(`${dir}/secret.err`), /Permission denied/);
+  assert.equal(await Deno.readTextFile(`${dir}/secret.copy`), "");
 });
+
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await Deno.stat(path).then(() => true, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${path} did not appear within 10 s: the background job did not finish`);
+}
 
 Deno.test("the runner's task check follows the shim: first rule wins, missing programs pass", async () => {
   await withPolicyFile(
@@ -74,7 +83,7 @@ Deno.test("the runner's task check follows the shim: first rule wins, missing pr
       ],
     }),
     async (file) => {
-      await using runPolicy = await prepareRunPolicy(file);
+      const runPolicy = await prepareRunPolicy(file);
       const sh = "/bin/sh";
       const denial = runPolicy.checkTask(sh, { argv: ["sh", "-c", "true"], cwd: "/" });
       assert.deepEqual(denial?.payload, {
