@@ -13,7 +13,9 @@ const Opaque = ?*const anyopaque;
 const Spawn = fn (?*c_int, Str, Opaque, Opaque, StrArray, StrArray) callconv(.c) c_int;
 const SendTo = fn (c_int, Opaque, usize, c_int, Sockaddr, u32) callconv(.c) isize;
 
-pub const Fns = struct {
+/// An extern struct: its fields stay in declaration order, so the lookup can treat it as an array
+/// (`entries`) indexed like `names`.
+pub const Fns = extern struct {
     execve: ?*const fn (Str, StrArray, StrArray) callconv(.c) c_int = null,
     execveat: ?*const fn (c_int, Str, StrArray, StrArray, c_int) callconv(.c) c_int = null,
     fexecve: ?*const fn (c_int, StrArray, StrArray) callconv(.c) c_int = null,
@@ -65,11 +67,19 @@ extern "c" fn dlsym(handle: ?*anyopaque, symbol: [*:0]const u8) ?*anyopaque;
 /// the pass reads the same hash tables dlsym reads, without locks or allocation.
 pub fn resolveAll() void {
     resolveByScan();
-    inline for (std.meta.fields(Fns)) |field| {
-        if (@field(fns, field.name) == null) {
-            @field(fns, field.name) = @ptrCast(dlsym(RTLD_NEXT, field.name));
-        }
+    const table = entries();
+    for (names, 0..) |name, i| {
+        if (table[i] == null) table[i] = dlsym(RTLD_NEXT, name.ptr);
     }
+}
+
+/// `fns` as an array in field order (a loop, not 40 unrolled copies of the lookup).
+fn entries() *[names.len]?*const anyopaque {
+    return @ptrCast(&fns);
+}
+
+comptime {
+    std.debug.assert(@sizeOf(Fns) == names.len * @sizeOf(?*const anyopaque));
 }
 
 /// This library's file name as the dynamic loader has it (what dladdr reports), seen by the
@@ -136,15 +146,16 @@ fn visitObject(info: *std.c.dl_phdr_info, size: usize, data: ?*anyopaque) callco
     }
     if (info.addr == std.c.getauxval(elf.AT_SYSINFO_EHDR)) return 0;
     const tables = object.tables() orelse return 1;
-    inline for (names, 0..) |name, i| {
-        const bit = @as(u64, 1) << i;
+    const table = entries();
+    for (names, 0..) |name, i| {
+        const bit = @as(u64, 1) << @intCast(i);
         if (scan.settled & bit == 0) {
             switch (tables.lookup(name, hashes[i])) {
                 .absent => {},
                 .defer_to_dlsym => scan.settled |= bit,
                 .at => |address| {
                     scan.settled |= bit;
-                    @field(fns, name) = @ptrFromInt(address);
+                    table[i] = @ptrFromInt(address);
                 },
             }
         }
