@@ -18,6 +18,8 @@ export const KIND_UNDECIDED_TEXT = -1;
 export const KIND_UNDECIDED_RAW = -2;
 
 const NEWLINE = 0x0a;
+/** Below V8's large-object size (128 KiB) also once joined with `received_at` added. */
+const PIECE_BYTES = 64 * 1024;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Decodes about twice as fast as the fatal decoder; a U+FFFD in its output means: check. */
 const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -36,23 +38,27 @@ const encoder = new TextEncoder();
  * ```
  */
 export function processJob(job: IngestJob): IngestResult {
-  const state = new JobState();
+  const state = new JobState(job.bytes.length);
   let start = 0;
   for (let r = 0; r < job.runs.length; r += 2) {
     const end = job.runs[r];
     const receivedAt = stamp(job.runs[r + 1]);
-    const run = job.bytes.subarray(start, end - 1);
     const runIndex = r / 2;
-    let text: string | undefined;
-    try {
-      const decoded = lenient.decode(run);
-      // Invalid bytes decode to U+FFFD, which valid text may hold too: then decode strictly.
-      text = decoded.indexOf("\uFFFD") === -1 ? decoded : utf8.decode(run);
-    } catch {
-      // Not valid UTF-8 somewhere: decode line by line, so only the bad lines are set aside.
-      state.addUndecodedRun(run, receivedAt, runIndex);
+    // Pieces of at most PIECE_BYTES (cut after a newline; a longer line is one piece), so the
+    // decoded text and the joined records stay young-generation strings: larger ones go
+    // straight to V8's large-object space and are freed only by a full collection, which let
+    // peak RSS grow with the ingest rate.
+    let pieceStart = start;
+    while (pieceStart < end - 1) {
+      let pieceEnd = end - 1;
+      if (pieceEnd - pieceStart > PIECE_BYTES) {
+        const cut = job.bytes.lastIndexOf(NEWLINE, pieceStart + PIECE_BYTES);
+        pieceEnd = cut > pieceStart ? cut : job.bytes.indexOf(NEWLINE, pieceStart + PIECE_BYTES);
+        if (pieceEnd === -1 || pieceEnd > end - 1) pieceEnd = end - 1;
+      }
+      state.addPiece(job.bytes.subarray(pieceStart, pieceEnd), receivedAt, runIndex);
+      pieceStart = pieceEnd + 1;
     }
-    if (text !== undefined) state.addText(text, receivedAt, runIndex);
     start = end;
   }
   return state.result(job.id);
@@ -61,10 +67,34 @@ export function processJob(job: IngestJob): IngestResult {
 class JobState {
   parts: string[] = [];
   chars = 0;
+  /** Index in `items` of the first item of the parts not yet encoded. */
+  firstItem = 0;
+  out: Uint8Array;
+  at = 0;
   items: number[] = [];
   sessions: string[] = [];
   sessionIndex = new Map<string, number>();
   raws: Uint8Array[] = [];
+
+  constructor(inputBytes: number) {
+    // Records are the lines plus `,"received_at":"..."` (40 bytes): room for lines of 320 bytes.
+    this.out = new Uint8Array(inputBytes + (inputBytes >> 3) + 4096);
+  }
+
+  /** Lines (without the last one's newline) received together. */
+  addPiece(piece: Uint8Array, receivedAt: string, runIndex: number): void {
+    let text: string | undefined;
+    try {
+      const decoded = lenient.decode(piece);
+      // Invalid bytes decode to U+FFFD, which valid text may hold too: then decode strictly.
+      text = decoded.indexOf("\uFFFD") === -1 ? decoded : utf8.decode(piece);
+    } catch {
+      // Not valid UTF-8 somewhere: decode line by line, so only the bad lines are set aside.
+      this.addUndecodedRun(piece, receivedAt, runIndex);
+    }
+    if (text !== undefined) this.addText(text, receivedAt, runIndex);
+    this.#encodeParts();
+  }
 
   addText(text: string, receivedAt: string, runIndex: number): void {
     let start = 0;
@@ -115,22 +145,41 @@ class JobState {
     return this.sessions.length - 1;
   }
 
-  /** Encodes all parts in one call; offsets are in bytes (recomputed when not all ASCII). */
-  result(id: number): IngestResult {
+  /**
+   * Encodes the parts gathered since the last call in one call; item offsets become byte
+   * offsets in `out` (recomputed part by part when the text is not all ASCII).
+   */
+  #encodeParts(): void {
+    if (this.parts.length === 0) return;
     const joined = this.parts.join("");
-    const out = encoder.encode(joined);
-    const items = new Int32Array(this.items);
-    if (out.length !== joined.length) {
-      let part = 0;
-      let offset = 0;
-      for (let i = 0; i < items.length; i += ITEM_FIELDS) {
-        if (items[i] === KIND_UNDECIDED_RAW) continue;
-        const bytes = encoder.encode(this.parts[part++]).length;
-        items[i + 1] = offset;
-        items[i + 2] = offset + bytes;
-        offset += bytes;
-      }
+    if (this.out.length - this.at < joined.length * 3) {
+      const grown = new Uint8Array(Math.max(this.out.length * 2, this.at + joined.length * 3));
+      grown.set(this.out.subarray(0, this.at));
+      this.out = grown;
     }
+    const written = encoder.encodeInto(joined, this.out.subarray(this.at)).written;
+    const items = this.items;
+    let part = 0;
+    let offset = this.at;
+    for (let i = this.firstItem; i < items.length; i += ITEM_FIELDS) {
+      if (items[i] === KIND_UNDECIDED_RAW) continue;
+      const bytes = written === joined.length
+        ? items[i + 2] - items[i + 1]
+        : encoder.encode(this.parts[part]).length;
+      part++;
+      items[i + 1] = offset;
+      items[i + 2] = offset + bytes;
+      offset += bytes;
+    }
+    this.at += written;
+    this.parts = [];
+    this.chars = 0;
+    this.firstItem = items.length;
+  }
+
+  result(id: number): IngestResult {
+    const items = new Int32Array(this.items);
+    const out = this.out.subarray(0, this.at);
     return { id, out, items, sessions: this.sessions, raws: this.raws };
   }
 }

@@ -83,6 +83,33 @@ Deno.test("the worker gives byte offsets when records hold non-ASCII text", () =
   assert.deepEqual(records, [stored(event), stored(after)]);
 });
 
+Deno.test("the worker stores every record of a job larger than its decoding pieces, in order", () => {
+  const events = Array.from({ length: 600 }, (_, i) => {
+    const event = execEvent(`s${i % 3}`, i);
+    if (i % 7 === 0) {
+      event.payload = { ...event.payload, cwd: `/home/zoë/${i}` } as typeof event.payload;
+    }
+    return event;
+  });
+  const job = encoder.encode(events.map((event) => `${line(event)}\n`).join("") + "{bad\n");
+  assert.ok(job.length > 3 * 64 * 1024);
+  const result = processJob({
+    id: 1,
+    bytes: job,
+    runs: new Float64Array([job.length, RECEIVED_MS]),
+  });
+
+  const texts = [];
+  for (let i = 0; i < result.items.length; i += ITEM_FIELDS) {
+    const record = decoder.decode(result.out.subarray(result.items[i + 1], result.items[i + 2]));
+    texts.push(result.items[i] >= 0 ? `${result.sessions[result.items[i]]} ${record}` : record);
+  }
+  assert.deepEqual(texts, [
+    ...events.map((event) => `${event.metadata.session_id} ${stored(event)}`),
+    "{bad",
+  ]);
+});
+
 Deno.test("the worker sets aside a line that is not UTF-8 and still stores the lines around it", () => {
   const before = execEvent("s1", 0);
   const after = execEvent("s1", 1);
