@@ -70,6 +70,9 @@ async function ownedStoreDir(dir: string): Promise<string | undefined> {
     const uid = Deno.uid();
     if (!info.isDirectory || (uid !== null && info.uid !== uid)) return undefined;
     if ((info.mode! & 0o022) !== 0) return undefined;
+    // mkdir's mode goes through the umask (077 leaves 0700): every user must be able to reach
+    // the policy, or a process that drops privileges fails closed. No write bit is added.
+    if ((info.mode! & 0o055) !== 0o055) await Deno.chmod(dir, (info.mode! & 0o777) | 0o555);
     return await Deno.realPath(dir);
   } catch {
     return undefined;

@@ -22,6 +22,21 @@ Deno.test("a policy is stored in a read-only file named by the SHA-256 of its te
   assert.equal((await Deno.stat(`${temp.path}/store`)).mode! & 0o777, 0o755);
 });
 
+Deno.test("the store directory is readable by every user when run's umask is 077", async () => {
+  await using temp = await tempDir("policy-store-");
+  const dir = `${temp.path}/store`;
+  const store = new URL("../../policy/compact_store.ts", import.meta.url).href;
+  const code = `import { storeCompactPolicy } from ${JSON.stringify(store)};\n` +
+    `await storeCompactPolicy(${JSON.stringify(TEXT)}, { dir: ${JSON.stringify(dir)} });`;
+  const out = await new Deno.Command("sh", {
+    args: ["-c", 'umask 077 && exec "$@"', "sh", Deno.execPath(), "eval", code],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o755);
+});
+
 Deno.test("storing the same policy twice gives the same file and leaves no temporary files", async () => {
   await using temp = await tempDir("policy-store-");
   const first = await storeCompactPolicy(TEXT, { dir: temp.path });
