@@ -169,8 +169,14 @@ export class IngestPipeline {
     return this.#inFlightBytes;
   }
 
-  /** Resolves once a worker answered a job (or the workers failed). */
+  /**
+   * Resolves once a worker answered a job (or the workers failed). With nothing staged or in
+   * flight no answer is due: the promise then never settles and nothing here keeps it, so a
+   * caller racing it against other progress (the collector's paused readers, against the
+   * writer's rounds) leaves no waiter behind per wait.
+   */
   whenProgress(): Promise<void> {
+    if (this.#inFlight.length === 0 && this.#stagingLength === 0) return new Promise(() => {});
     return new Promise((resolve) => this.#progressWaiters.push(resolve));
   }
 
