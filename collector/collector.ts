@@ -86,8 +86,10 @@ export class Collector {
   #acceptQuietTimer: QuietTimer | undefined;
   #stoppedAt = 0;
   #drainDeadline: ReturnType<typeof setTimeout> | undefined;
-  #drainOver: Promise<void>;
-  #endDrain: () => void = () => {};
+  // Paused readers wait on fresh promises woken from here, not on one long-lived promise: every
+  // Promise.race against a promise that stays pending keeps a reaction on it until it settles.
+  #drainIsOver = false;
+  #drainWaiters = new Set<() => void>();
   #sweeper: ReturnType<typeof setInterval>;
   #statsTimer: ReturnType<typeof setInterval>;
   #started = Date.now();
@@ -105,7 +107,6 @@ export class Collector {
     this.#listener = listener;
     this.#log = log;
     this.#heldBytes = { used: 0, limit: config.maxBufferBytes };
-    this.#drainOver = new Promise((resolve) => (this.#endDrain = resolve));
     this.#writer = new LogWriter({
       logDir: config.logDir,
       maxOpenFiles: config.maxOpenFiles,
@@ -187,7 +188,8 @@ export class Collector {
     this.#drainDeadline = setTimeout(() => {
       this.#closeListener();
       for (const connection of this.#connections) closeQuietly(connection.conn);
-      this.#endDrain();
+      this.#drainIsOver = true;
+      for (const wake of this.#drainWaiters) wake();
     }, this.#config.shutdownDrainMs);
   }
 
@@ -280,6 +282,18 @@ export class Collector {
     this.#handlers.add(handler);
   }
 
+  /** Resolves at the writer's or the pipeline's next progress, or when the drain is over. */
+  #nextProgress(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.#drainWaiters.delete(wake);
+        resolve();
+      };
+      this.#drainWaiters.add(wake);
+      Promise.race([this.#writer.whenProgress(), this.#pipeline.whenProgress()]).then(wake);
+    });
+  }
+
   async #handle(connection: Connection): Promise<void> {
     let buffer = new Uint8Array(FIRST_READ_BYTES);
     try {
@@ -288,15 +302,7 @@ export class Collector {
           this.#counters.backpressurePauses++;
           // After the drain deadline, stop waiting for a writer that cannot make progress
           // (disk still full): the connection is closed and the shutdown goes on.
-          let over = false;
-          const drainOver = this.#drainOver.then(() => over = true);
-          while (this.#mustPause() && !over) {
-            await Promise.race([
-              this.#writer.whenProgress(),
-              this.#pipeline.whenProgress(),
-              drainOver,
-            ]);
-          }
+          while (this.#mustPause() && !this.#drainIsOver) await this.#nextProgress();
         }
         connection.reading = true;
         if (connection.draining) this.#armQuietTimer(connection);
