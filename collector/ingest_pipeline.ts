@@ -73,7 +73,15 @@ export interface IngestPipelineOptions {
   worker: IngestWorkerSpec | undefined;
   /** Bytes sent to the worker and not answered yet above which {@linkcode full} is true. */
   maxInFlightBytes: number;
+  /**
+   * A job unanswered for this long counts as a worker failure (its lines and every later job's
+   * are then processed on the main thread): a hung worker must not pause every reader until
+   * shutdown. Default 5000 ms; a job takes milliseconds.
+   */
+  stallMs?: number;
 }
+
+const DEFAULT_STALL_MS = 5000;
 
 /** A job is sent once it holds this many bytes (or at the end of the current turn). */
 const JOB_BYTES = 256 * 1024;
@@ -105,6 +113,8 @@ interface PendingJob {
   connections: number[];
   /** Index of the worker it was sent to. */
   worker: number;
+  /** When it was sent (performance.now()). */
+  sentAt: number;
   /** The worker's answer, once it came (delivered when every earlier job's has). */
   result: IngestResult | undefined;
 }
@@ -147,11 +157,17 @@ export class IngestPipeline {
   #inFlightBytes = 0;
   #progressWaiters: Array<() => void> = [];
   #closed = false;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
 
   /** Starts the workers (unless `options.worker` is undefined). */
   constructor(options: IngestPipelineOptions) {
     this.#options = options;
     this.#startWorkers();
+    if (options.worker !== undefined) {
+      const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+      this.#watchdog = setInterval(() => this.#checkStall(stallMs), Math.min(stallMs, 1000));
+      Deno.unrefTimer(this.#watchdog);
+    }
   }
 
   /** True when the workers hold so many unanswered bytes that readers should wait. */
@@ -235,6 +251,7 @@ export class IngestPipeline {
 
   /** Stops the workers; lines still unanswered are processed on the main thread first. */
   close(): void {
+    clearInterval(this.#watchdog);
     this.#flush();
     this.#closed = true;
     this.#stopWorkers();
@@ -302,6 +319,7 @@ export class IngestPipeline {
       runs: this.#stagingRuns,
       connections: this.#stagingConnections,
       worker: -1,
+      sentAt: performance.now(),
       result: undefined,
     };
     this.#staging = this.#takeSlot(SLOT_BYTES);
@@ -323,6 +341,15 @@ export class IngestPipeline {
       this.#workers[job.worker].postMessage(message);
     } catch (error) {
       this.#fail(`cannot send to the ingest worker: ${(error as Error).message}`);
+    }
+  }
+
+  #checkStall(stallMs: number): void {
+    const oldest = this.#inFlight.find((job) => job.result === undefined);
+    if (oldest === undefined || this.#workers.length === 0) return;
+    const waited = performance.now() - oldest.sentAt;
+    if (waited >= stallMs) {
+      this.#fail(`the ingest worker did not answer job ${oldest.id} for ${Math.round(waited)} ms`);
     }
   }
 

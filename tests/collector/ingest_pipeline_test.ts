@@ -294,6 +294,29 @@ Deno.test("a worker that does not answer is bypassed when the drain times out", 
   }
 });
 
+Deno.test("a worker that stops answering while serving is bypassed after the stall time", async () => {
+  const { sink, calls } = recordingSink();
+  const logged: string[] = [];
+  const pipeline = new IngestPipeline({
+    sink,
+    log: (message) => logged.push(message),
+    worker: { url: CRASHING_WORKER },
+    maxInFlightBytes: 1 << 20,
+    stallMs: 200,
+  });
+  try {
+    pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = new Promise((resolve) => (timer = setTimeout(resolve, 3000)));
+    await Promise.race([pipeline.whenProgress(), giveUp]);
+    clearTimeout(timer);
+    assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
+    assert.ok(logged.some((message) => /did not answer job \d+ for \d+ ms/.test(message)));
+  } finally {
+    pipeline.close();
+  }
+});
+
 Deno.test("a wait for progress while nothing is in flight leaves no waiter behind", async () => {
   // The collector's paused readers race this wait against the writer's rounds, once per round:
   // with nothing in flight (the writer is the bottleneck) every kept waiter would be a leak.
