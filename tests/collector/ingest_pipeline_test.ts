@@ -34,6 +34,22 @@ function recordingSink(): { sink: IngestSink; calls: string[] } {
   };
 }
 
+/** A pipeline whose worker crashes on a `CRASH` line and never answers a `HANG` line. */
+function faultyPipeline(
+  options: { stallMs?: number } = {},
+): { pipeline: IngestPipeline; calls: string[]; logged: string[] } & Disposable {
+  const { sink, calls } = recordingSink();
+  const logged: string[] = [];
+  const pipeline = new IngestPipeline({
+    sink,
+    log: (message) => logged.push(message),
+    worker: { url: CRASHING_WORKER },
+    maxInFlightBytes: 1 << 20,
+    stallMs: options.stallMs,
+  });
+  return { pipeline, calls, logged, [Symbol.dispose]: () => pipeline.close() };
+}
+
 function line(value: unknown): string {
   return JSON.stringify(value);
 }
@@ -225,96 +241,56 @@ Deno.test("with two workers, results come out in the order the jobs went in", as
 });
 
 Deno.test("a worker that crashes loses no line: the main thread takes its unanswered job, in order", async () => {
-  const { sink, calls } = recordingSink();
-  const logged: string[] = [];
-  const pipeline = new IngestPipeline({
-    sink,
-    log: (message) => logged.push(message),
-    worker: { url: CRASHING_WORKER },
-    maxInFlightBytes: 1 << 20,
-  });
-  try {
-    const [a, b] = [execEvent("s1", 0), execEvent("s1", 1)];
-    pipeline.add(encoder.encode(line(a)), 1, RECEIVED_MS);
-    await pipeline.drain(10_000);
-    pipeline.add(encoder.encode("CRASH"), 2, RECEIVED_MS);
-    pipeline.add(encoder.encode(line(b)), 1, RECEIVED_MS);
-    await pipeline.drain(10_000);
+  using fixture = faultyPipeline();
+  const { pipeline, calls, logged } = fixture;
+  const [a, b] = [execEvent("s1", 0), execEvent("s1", 1)];
+  pipeline.add(encoder.encode(line(a)), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
+  pipeline.add(encoder.encode("CRASH"), 2, RECEIVED_MS);
+  pipeline.add(encoder.encode(line(b)), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
 
-    assert.deepEqual(calls, [
-      `accepted s1 ${stored(a)}`,
-      `inProcess c2 ${RECEIVED_MS} CRASH`,
-      `inProcess c1 ${RECEIVED_MS} ${line(b)}`,
-    ]);
-    assert.ok(logged.some((message) => /ingest worker failed.*injected crash/.test(message)));
-  } finally {
-    pipeline.close();
-  }
+  assert.deepEqual(calls, [
+    `accepted s1 ${stored(a)}`,
+    `inProcess c2 ${RECEIVED_MS} CRASH`,
+    `inProcess c1 ${RECEIVED_MS} ${line(b)}`,
+  ]);
+  assert.ok(logged.some((message) => /ingest worker failed.*injected crash/.test(message)));
 });
 
 Deno.test("after a crash the pipeline starts a new worker for the next lines", async () => {
-  const { sink, calls } = recordingSink();
-  const pipeline = new IngestPipeline({
-    sink,
-    log: () => {},
-    worker: { url: CRASHING_WORKER },
-    maxInFlightBytes: 1 << 20,
-  });
-  try {
-    pipeline.add(encoder.encode("CRASH"), 1, RECEIVED_MS);
-    await pipeline.drain(10_000);
-    const event = execEvent("s1", 0);
-    pipeline.add(encoder.encode(line(event)), 1, RECEIVED_MS);
-    await pipeline.drain(10_000);
+  using fixture = faultyPipeline();
+  const { pipeline, calls } = fixture;
+  pipeline.add(encoder.encode("CRASH"), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
+  const event = execEvent("s1", 0);
+  pipeline.add(encoder.encode(line(event)), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
 
-    assert.ok(pipeline.usesWorker);
-    assert.deepEqual(calls, [`inProcess c1 ${RECEIVED_MS} CRASH`, `accepted s1 ${stored(event)}`]);
-  } finally {
-    pipeline.close();
-  }
+  assert.ok(pipeline.usesWorker);
+  assert.deepEqual(calls, [`inProcess c1 ${RECEIVED_MS} CRASH`, `accepted s1 ${stored(event)}`]);
 });
 
 Deno.test("a worker that does not answer is bypassed when the drain times out", async () => {
-  const { sink, calls } = recordingSink();
-  const logged: string[] = [];
-  const pipeline = new IngestPipeline({
-    sink,
-    log: (message) => logged.push(message),
-    worker: { url: CRASHING_WORKER },
-    maxInFlightBytes: 1 << 20,
-  });
-  try {
-    pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
-    await pipeline.drain(300);
+  using fixture = faultyPipeline();
+  const { pipeline, calls, logged } = fixture;
+  pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
+  await pipeline.drain(300);
 
-    assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
-    assert.ok(logged.some((message) => /did not answer in time/.test(message)));
-  } finally {
-    pipeline.close();
-  }
+  assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
+  assert.ok(logged.some((message) => /did not answer in time/.test(message)));
 });
 
 Deno.test("a worker that stops answering while serving is bypassed after the stall time", async () => {
-  const { sink, calls } = recordingSink();
-  const logged: string[] = [];
-  const pipeline = new IngestPipeline({
-    sink,
-    log: (message) => logged.push(message),
-    worker: { url: CRASHING_WORKER },
-    maxInFlightBytes: 1 << 20,
-    stallMs: 200,
-  });
-  try {
-    pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const giveUp = new Promise((resolve) => (timer = setTimeout(resolve, 3000)));
-    await Promise.race([pipeline.whenProgress(), giveUp]);
-    clearTimeout(timer);
-    assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
-    assert.ok(logged.some((message) => /did not answer job \d+ for \d+ ms/.test(message)));
-  } finally {
-    pipeline.close();
-  }
+  using fixture = faultyPipeline({ stallMs: 200 });
+  const { pipeline, calls, logged } = fixture;
+  pipeline.add(encoder.encode("HANG"), 3, RECEIVED_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const giveUp = new Promise((resolve) => (timer = setTimeout(resolve, 3000)));
+  await Promise.race([pipeline.whenProgress(), giveUp]);
+  clearTimeout(timer);
+  assert.deepEqual(calls, [`inProcess c3 ${RECEIVED_MS} HANG`]);
+  assert.ok(logged.some((message) => /did not answer job \d+ for \d+ ms/.test(message)));
 });
 
 Deno.test("a wait for progress while nothing is in flight leaves no waiter behind", async () => {
