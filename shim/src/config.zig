@@ -7,6 +7,8 @@ const json = @import("json.zig");
 pub const default_socket = "/run/containai/audit.sock";
 pub const max_event_cap: u32 = 64 * 1024;
 pub const min_event_size: u32 = 1024;
+/// Room for the pre-encoded `"metadata":{...}`.
+pub const metadata_cap = 768;
 
 pub const default_redact = [_][]const u8{
     "TOKEN",   "SECRET",     "PASSWORD",    "PASSWD", "CREDENTIAL",
@@ -22,11 +24,14 @@ const prefix_cap = 2048;
 const saved_cap = 8192;
 const self_cap = 4096;
 
+/// Counts `load` calls: what was encoded from one configuration is stale once it changes.
+pub var generation = std.atomic.Value(u32).init(0);
+
 pub const Config = struct {
     socket_path: [108]u8 = [_]u8{0} ** 108,
     socket_len: usize = 0,
     /// `"metadata":{...}` pre-encoded once.
-    metadata: [768]u8 = undefined,
+    metadata: [metadata_cap]u8 = undefined,
     metadata_len: usize = 0,
     max_event: u32 = max_event_cap,
     send_timeout_ms: u32 = 100,
@@ -189,6 +194,8 @@ fn saveEntry(cfg: *Config, entry: []const u8, name_len: usize) void {
 
 /// Fills `cfg` from the environment. `self_path` is this library's path (from dladdr).
 pub fn load(cfg: *Config, envp: [*:null]const ?[*:0]const u8, self_path: []const u8) void {
+    // Encodings derived from the configuration (event.zig's per-slot envelope) are rebuilt.
+    _ = generation.fetchAdd(1, .acq_rel);
     // Only the scalars are reset; the buffers are written before they are read.
     cfg.socket_len = 0;
     cfg.metadata_len = 0;

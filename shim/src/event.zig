@@ -8,10 +8,29 @@ const config = @import("config.zig");
 /// Deny is sent by the policy point (decision.zig) when a rule matches.
 pub const EventType = enum { Exec, Open, Connect, Deny };
 
-/// Writes `{"v":1,...,"process":{...},"payload":{` into w.
-pub fn begin(w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
+/// Writes `{"v":1,...,"process":{...},"payload":{` into w, stamped with `now` (wall clock).
+/// With a `cache` (the slot's), the parts that rarely change are copied from it instead of being
+/// encoded again: output is byte for byte the same either way.
+pub fn begin(
+    w: *json.Writer,
+    event_type: EventType,
+    ids: sys.Ids,
+    now: std.os.linux.timespec,
+    cache: ?*Cache,
+) void {
     w.raw("{\"v\":1,\"timestamp\":\"");
-    timestamp(w, if (event_type == .Exec) sys.realtimeBySyscall() else sys.realtime());
+    if (cache) |c| {
+        c.timestamp(w, now);
+        c.envelope(w, event_type, ids);
+    } else {
+        timestamp(w, now);
+        writeEnvelope(w, event_type, ids);
+    }
+}
+
+/// Everything between the timestamp and the payload's fields: the same for every event of one
+/// type, thread and set of credentials.
+fn writeEnvelope(w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
     w.raw("\",\"source\":\"Shim\",\"event_type\":\"");
     w.raw(@tagName(event_type));
     w.raw("\",");
@@ -29,6 +48,64 @@ pub fn begin(w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
     w.uint(ids.gid);
     w.raw("},\"payload\":{");
 }
+
+/// What the last event written in one slot encoded, kept for the next event in that slot (most
+/// often the same thread's next event). Only the slot's holder reads or writes it, so it needs no
+/// lock; a fork or vfork child, another thread or a set*id call changes the key and the entry is
+/// encoded again. All fields start zero (static memory in .bss: no page is touched before use).
+pub const Cache = struct {
+    /// The envelope's key, valid while `envelope_filled`.
+    envelope_filled: bool = false,
+    event_type: EventType = .Exec,
+    ids: sys.Ids = .{ .pid = 0, .ppid = 0, .tid = 0, .uid = 0, .gid = 0 },
+    config_generation: u32 = 0,
+    envelope_len: u16 = 0,
+    /// Holds what `envelope` writes: at most about 100 bytes besides the metadata.
+    envelope_bytes: [config.metadata_cap + 256]u8 = [_]u8{0} ** (config.metadata_cap + 256),
+    /// `YYYY-MM-DDTHH:MM:SS.` of second `second`, valid while `second_filled`.
+    second_filled: bool = false,
+    second: i64 = 0,
+    second_prefix: [20]u8 = [_]u8{0} ** 20,
+
+    fn timestamp(self: *Cache, w: *json.Writer, ts: std.os.linux.timespec) void {
+        const secs: i64 = @max(ts.sec, 0);
+        if (!self.second_filled or self.second != secs) {
+            self.second_filled = false;
+            formatSecond(&self.second_prefix, secs);
+            self.second = secs;
+            self.second_filled = true;
+        }
+        var out: [30]u8 = undefined;
+        out[0..20].* = self.second_prefix;
+        formatNanos(out[20..30], ts.nsec);
+        w.raw(&out);
+    }
+
+    fn envelope(self: *Cache, w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
+        const generation = config.generation.load(.acquire);
+        const hit = self.envelope_filled and self.event_type == event_type and
+            self.config_generation == generation and self.ids.pid == ids.pid and
+            self.ids.ppid == ids.ppid and self.ids.tid == ids.tid and
+            self.ids.uid == ids.uid and self.ids.gid == ids.gid;
+        if (!hit) {
+            self.envelope_filled = false;
+            var cw = json.Writer.init(&self.envelope_bytes);
+            writeEnvelope(&cw, event_type, ids);
+            if (cw.overflow) {
+                // Cannot happen (the buffer has room for the largest metadata), but an envelope
+                // that did not fit is written directly rather than cut.
+                writeEnvelope(w, event_type, ids);
+                return;
+            }
+            self.envelope_len = @intCast(cw.len);
+            self.event_type = event_type;
+            self.ids = ids;
+            self.config_generation = generation;
+            self.envelope_filled = true;
+        }
+        w.raw(self.envelope_bytes[0..self.envelope_len]);
+    }
+};
 
 /// Closes the payload, adding `truncated` when any field was cut.
 pub fn endPayload(w: *json.Writer) void {
@@ -49,11 +126,17 @@ pub fn close(w: *json.Writer, seq: u64, dropped: u64) void {
 
 /// RFC 3339 UTC with nanoseconds, e.g. 2026-11-27T00:12:03.123456789Z.
 pub fn timestamp(w: *json.Writer, ts: std.os.linux.timespec) void {
-    const secs: i64 = @max(ts.sec, 0);
+    var out: [30]u8 = undefined;
+    formatSecond(out[0..20], @max(ts.sec, 0));
+    formatNanos(out[20..30], ts.nsec);
+    w.raw(&out);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of `secs` (>= 0) since the epoch, UTC.
+fn formatSecond(out: *[20]u8, secs: i64) void {
     const days: i64 = @divFloor(secs, 86400);
     const rem: i64 = secs - days * 86400;
     const civil = civilFromDays(days);
-    var out: [30]u8 = undefined;
     put(out[0..4], @intCast(civil.year));
     out[4] = '-';
     put(out[5..7], civil.month);
@@ -66,9 +149,12 @@ pub fn timestamp(w: *json.Writer, ts: std.os.linux.timespec) void {
     out[16] = ':';
     put(out[17..19], @intCast(@mod(rem, 60)));
     out[19] = '.';
-    put(out[20..29], @intCast(std.math.clamp(ts.nsec, 0, 999_999_999)));
-    out[29] = 'Z';
-    w.raw(&out);
+}
+
+/// `NNNNNNNNNZ`: the nanoseconds as nine digits and the UTC designator.
+fn formatNanos(out: *[10]u8, nsec: isize) void {
+    put(out[0..9], @intCast(std.math.clamp(nsec, 0, 999_999_999)));
+    out[9] = 'Z';
 }
 
 /// `value` as exactly `out.len` digits (zero-padded; higher digits dropped), two at a time.
@@ -111,4 +197,60 @@ test "formats timestamps as RFC 3339 UTC with nanoseconds" {
     w = json.Writer.init(&buf);
     timestamp(&w, .{ .sec = 951_782_400, .nsec = 999_999_999 });
     try std.testing.expectEqualStrings("2000-02-29T00:00:00.999999999Z", w.written());
+}
+
+test "the slot cache writes the same envelope bytes as encoding afresh" {
+    // Changes of second, type, pid, ppid, tid and credentials in turn, each followed by a repeat:
+    // every event begun through the cache must equal the one begun without it.
+    const base: sys.Ids = .{ .pid = 41, .ppid = 1, .tid = 41, .uid = 1000, .gid = 1000 };
+    var changed = [_]sys.Ids{base} ** 5;
+    changed[0].pid = 42;
+    changed[1].ppid = 7;
+    changed[2].tid = 43;
+    changed[3].uid = 0;
+    changed[4].gid = 5;
+    const Step = struct { event_type: EventType, ids: sys.Ids, sec: i64 };
+    const steps = [_]Step{
+        .{ .event_type = .Open, .ids = base, .sec = 1_764_201_600 },
+        .{ .event_type = .Open, .ids = base, .sec = 1_764_201_600 },
+        .{ .event_type = .Open, .ids = base, .sec = 1_764_201_601 },
+        .{ .event_type = .Connect, .ids = base, .sec = 1_764_201_601 },
+        .{ .event_type = .Open, .ids = changed[0], .sec = 1_764_201_661 },
+        .{ .event_type = .Open, .ids = changed[1], .sec = 1_764_201_661 },
+        .{ .event_type = .Deny, .ids = changed[2], .sec = 1_764_205_200 },
+        .{ .event_type = .Open, .ids = changed[3], .sec = 1_764_205_200 },
+        .{ .event_type = .Open, .ids = changed[4], .sec = 1_764_288_000 },
+        .{ .event_type = .Open, .ids = changed[4], .sec = 1_764_288_000 },
+    };
+    var cache: Cache = .{};
+    for (steps, 0..) |step, k| {
+        const now: std.os.linux.timespec = .{ .sec = step.sec, .nsec = @intCast(k * 1_000_003) };
+        var fresh_buf: [1024]u8 = undefined;
+        var cached_buf: [1024]u8 = undefined;
+        var fresh = json.Writer.init(&fresh_buf);
+        var cached = json.Writer.init(&cached_buf);
+        begin(&fresh, step.event_type, step.ids, now, null);
+        begin(&cached, step.event_type, step.ids, now, &cache);
+        try std.testing.expectEqualStrings(fresh.written(), cached.written());
+    }
+}
+
+test "the slot cache encodes the envelope again after the configuration is reloaded" {
+    var cache: Cache = .{};
+    const ids: sys.Ids = .{ .pid = 9, .ppid = 1, .tid = 9, .uid = 0, .gid = 0 };
+    const now: std.os.linux.timespec = .{ .sec = 1_764_201_600, .nsec = 0 };
+    var buf: [2048]u8 = undefined;
+    var w = json.Writer.init(&buf);
+    begin(&w, .Open, ids, now, &cache);
+    const env_a = [_:null]?[*:0]const u8{"CONTAINAI_SESSION_ID=first"};
+    config.load(&config.current, &env_a, "/s/libauditshim.so");
+    w = json.Writer.init(&buf);
+    begin(&w, .Open, ids, now, &cache);
+    try std.testing.expect(std.mem.indexOf(u8, w.written(), "\"first\"") != null);
+    const env_b = [_:null]?[*:0]const u8{"CONTAINAI_SESSION_ID=second"};
+    config.load(&config.current, &env_b, "/s/libauditshim.so");
+    w = json.Writer.init(&buf);
+    begin(&w, .Open, ids, now, &cache);
+    try std.testing.expect(std.mem.indexOf(u8, w.written(), "\"second\"") != null);
+    try std.testing.expect(std.mem.indexOf(u8, w.written(), "\"first\"") == null);
 }

@@ -1,11 +1,12 @@
 //! The ids every event carries, with as few system calls as is safe. pid is read per event (a
 //! vfork child shares the parent's memory, so only the kernel can say which process runs). ppid
-//! is cached per pid and re-read when 1 ms has passed, so after the parent exits an event may
-//! carry the old parent for at most that long. The tid is cached per thread, tagged with the
-//! pid it was read under, so a fork or vfork child (same thread-local memory, new pid) reads its
-//! own; Exec events read it fresh (see `current`). uid and gid are cached per process and invalidated by the set*id hooks (cred_hooks.zig)
-//! through a generation counter; only a raw setuid syscall, which no LD_PRELOAD library sees,
-//! would leave them stale (docs/shim.md).
+//! is cached per pid and re-read when 1 ms has passed (by the event's own clock reading), so
+//! after the parent exits an event may carry the old parent for at most that long. The tid is
+//! cached per thread, tagged with the pid it was read under, so a fork or vfork child (same
+//! thread-local memory, new pid) reads its own; Exec events read it fresh (see `current`). uid
+//! and gid are cached per process and invalidated by the set*id hooks (cred_hooks.zig) through a
+//! generation counter; only a raw setuid syscall, which no LD_PRELOAD library sees, would leave
+//! them stale (docs/shim.md).
 const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
@@ -38,17 +39,13 @@ fn tid(pid: i32) i32 {
     return t;
 }
 
-fn parent(pid: i32) i32 {
+/// `now`: the event's wall-clock time in ns. A clock step only makes the age look wrong one way
+/// or the other: backwards it wraps to a huge age, forwards it is large; either re-reads ppid.
+fn parent(pid: i32, now: u64) i32 {
     const cached = parent_value.load(.acquire);
     const cached_pid: i32 = @bitCast(@as(u32, @truncate(cached >> 32)));
-    // A process's first event (in a fork child about to exec, often its only one) reads no clock:
-    // the time 0 it records makes the next event read the parent again.
-    var now: u64 = 0;
-    if (cached_pid == pid) {
-        now = sys.monotonicNs();
-        if (now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
-            return @bitCast(@as(u32, @truncate(cached)));
-        }
+    if (cached_pid == pid and now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
+        return @bitCast(@as(u32, @truncate(cached)));
     }
     const ppid = linux.getppid();
     const packed_ids = @as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid));
@@ -76,11 +73,12 @@ fn credentials() u64 {
 /// tid with a system call instead of from thread-local storage: for Exec events, most of which
 /// come from fork children about to exec, where reaching thread-local storage (__tls_get_addr)
 /// costs a page fault and the cache would be thrown away by the exec.
-pub fn current(pid: i32, cached_tid: bool) sys.Ids {
+/// `now_ns` is the event's clock reading (sys.timespecNs), used for the age of the cached ppid.
+pub fn current(pid: i32, cached_tid: bool, now_ns: u64) sys.Ids {
     const cred = credentials();
     return .{
         .pid = pid,
-        .ppid = parent(pid),
+        .ppid = parent(pid, now_ns),
         .tid = if (cached_tid) tid(pid) else linux.gettid(),
         .uid = @truncate(cred >> 32),
         .gid = @truncate(cred),

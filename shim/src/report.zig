@@ -15,7 +15,10 @@ pub fn emit(event_type: event.EventType, payload: anytype) void {
     if (!lifecycle.ready()) return;
     const pid = sys.getpid();
     if (!transport.admit(pid)) return;
-    const ids = ids_mod.current(pid, event_type != .Exec);
+    // One clock read per event: the timestamp, and the age of the cached ppid. Exec events read
+    // it with a system call (sys.realtimeBySyscall says why).
+    const now = if (event_type == .Exec) sys.realtimeBySyscall() else sys.realtime();
+    const ids = ids_mod.current(pid, event_type != .Exec, sys.timespecNs(now));
     // No buffer on the stack: hooks also run in signal handlers on small alternate stacks. With
     // every slot taken (more than 64 threads inside hooks at once) the event is counted as
     // dropped and reported in `dropped` with the next delivered one.
@@ -25,7 +28,9 @@ pub fn emit(event_type: event.EventType, payload: anytype) void {
     };
     defer slots.release(slot);
     var w = json.Writer.init(slot.buf[0..config.current.max_event]);
-    event.begin(&w, event_type, ids);
+    // Exec events (most from fork children about to exec) skip the slot's cache: its page would be
+    // one more page fault in a process that the exec replaces.
+    event.begin(&w, event_type, ids, now, if (event_type == .Exec) null else slot.cache);
     payload.write(&w);
     event.endPayload(&w);
     if (event_type == .Exec) transport.sendBeforeExec(&w, ids) else transport.send(&w, ids);

@@ -5,6 +5,7 @@
 const std = @import("std");
 const config = @import("config.zig");
 const sys = @import("sys.zig");
+const event = @import("event.zig");
 
 pub const slot_count = 64;
 pub const slot_size = config.max_event_cap;
@@ -15,11 +16,15 @@ pub const slot_size = config.max_event_cap;
 /// Page-aligned: an event smaller than a page is written on one page, not across two.
 var buffers: [slot_count][slot_size]u8 align(4096) linksection(".bss.large") = undefined;
 /// 0 when free, else the tid of the thread that holds it.
+/// Each slot's encoding cache (event.Cache), kept with the slot: its holder alone uses it. Also in
+/// ".bss.large": only processes that write non-Exec events touch it.
+var caches: [slot_count]event.Cache linksection(".bss.large") = [_]event.Cache{.{}} ** slot_count;
 var owners: [slot_count]std.atomic.Value(i32) = [_]std.atomic.Value(i32){.init(0)} ** slot_count;
 
 pub const Slot = struct {
     index: usize,
     buf: []u8,
+    cache: *event.Cache,
 };
 
 /// Takes a free slot for thread `tid`, or null when all are busy (the caller falls back to a small
@@ -31,7 +36,7 @@ pub fn acquire(tid: i32) ?Slot {
         const i = (start + k) % slot_count;
         if (owners[i].load(.monotonic) != 0) continue;
         if (owners[i].cmpxchgStrong(0, tid, .acquire, .monotonic) == null) {
-            return .{ .index = i, .buf = buffers[i][0..] };
+            return .{ .index = i, .buf = buffers[i][0..], .cache = &caches[i] };
         }
     }
     return null;
