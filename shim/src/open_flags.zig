@@ -45,6 +45,25 @@ const flags = [_]Flag{
     .{ .bit = 0o10000000, .name = "O_PATH" },
 };
 
+/// The simple flags' bits, and for each bit number its `,"NAME"` (empty when unnamed).
+const named_bits: u32 = blk: {
+    var bits: u32 = 0;
+    var previous: u32 = 0;
+    for (flags) |flag| {
+        // Visiting set bits lowest first (below) writes them in the table's order only if the
+        // table is sorted by bit.
+        if (flag.bit <= previous) @compileError("open flag table not sorted by bit");
+        previous = flag.bit;
+        bits |= flag.bit;
+    }
+    break :blk bits;
+};
+const quoted_by_bit: [32][]const u8 = blk: {
+    var table = [_][]const u8{""} ** 32;
+    for (flags) |flag| table[@ctz(flag.bit)] = ",\"" ++ flag.name ++ "\"";
+    break :blk table;
+};
+
 /// Whether open's third argument is present: only O_CREAT and O_TMPFILE carry a mode.
 pub fn carriesMode(f: c_int) bool {
     const u: u32 = @bitCast(f);
@@ -61,15 +80,10 @@ pub fn write(w: *json.Writer, f: c_int) void {
         2 => w.raw("\"O_RDWR\""),
         else => w.raw("\"O_ACCMODE3\""),
     }
-    var known: u32 = 3;
-    for (flags) |flag| {
-        known |= flag.bit;
-        if (u & flag.bit != 0) {
-            w.raw(",\"");
-            w.raw(flag.name);
-            w.byte('"');
-        }
-    }
+    // Only the set bits are visited: a usual open has one or two.
+    var named = u & named_bits;
+    while (named != 0) : (named &= named - 1) w.raw(quoted_by_bit[@ctz(named)]);
+    var known: u32 = 3 | named_bits;
     if (u & O_SYNC_BIT != 0) {
         w.raw(if (u & O_DSYNC != 0) ",\"O_SYNC\"" else ",\"O_SYNC_ONLY\"");
     } else if (u & O_DSYNC != 0) {
@@ -122,6 +136,34 @@ test "names access mode and flags" {
         "\"flags\":[\"O_WRONLY\",\"O_CREAT\",\"O_TRUNC\",\"O_CLOEXEC\"]",
         w.written(),
     );
+}
+
+test "names every simple flag in table order, alone and all together" {
+    var buf: [1024]u8 = undefined;
+    var expected_buf: [1024]u8 = undefined;
+    var all: u32 = 0;
+    for (flags) |flag| {
+        all |= flag.bit;
+        var w = json.Writer.init(&buf);
+        write(&w, @bitCast(flag.bit));
+        const expected = try std.fmt.bufPrint(
+            &expected_buf,
+            "\"flags\":[\"O_RDONLY\",\"{s}\"]",
+            .{flag.name},
+        );
+        try std.testing.expectEqualStrings(expected, w.written());
+    }
+    var w = json.Writer.init(&buf);
+    write(&w, @bitCast(all));
+    var e = json.Writer.init(&expected_buf);
+    e.raw("\"flags\":[\"O_RDONLY\"");
+    for (flags) |flag| {
+        e.raw(",\"");
+        e.raw(flag.name);
+        e.raw("\"");
+    }
+    e.raw("]");
+    try std.testing.expectEqualStrings(e.written(), w.written());
 }
 
 test "names bits without a protocol name as O_BIT<n>, lowest first" {
