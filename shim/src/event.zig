@@ -18,15 +18,24 @@ pub fn begin(
     now: std.os.linux.timespec,
     cache: ?*Cache,
 ) void {
-    w.raw("{\"v\":1,\"timestamp\":\"");
+    // The opening and the timestamp in one write.
+    var head: [head_len + 30]u8 = undefined;
+    head[0..head_len].* = head_text.*;
+    const stamp = head[head_len..];
     if (cache) |c| {
-        c.timestamp(w, now);
+        c.formatTimestamp(stamp, now);
+        w.raw(&head);
         c.envelope(w, event_type, ids);
     } else {
-        timestamp(w, now);
+        formatSecond(stamp[0..20], @max(now.sec, 0));
+        formatNanos(stamp[20..30], now.nsec);
+        w.raw(&head);
         writeEnvelope(w, event_type, ids);
     }
 }
+
+const head_text = "{\"v\":1,\"timestamp\":\"";
+const head_len = head_text.len;
 
 /// Everything between the timestamp and the payload's fields: the same for every event of one
 /// type, thread and set of credentials.
@@ -67,7 +76,8 @@ pub const Cache = struct {
     second: i64 = 0,
     second_prefix: [20]u8 = [_]u8{0} ** 20,
 
-    fn timestamp(self: *Cache, w: *json.Writer, ts: std.os.linux.timespec) void {
+    /// The 30 bytes of `timestamp`, the second's part from the cache.
+    fn formatTimestamp(self: *Cache, out: *[30]u8, ts: std.os.linux.timespec) void {
         const secs: i64 = @max(ts.sec, 0);
         if (!self.second_filled or self.second != secs) {
             self.second_filled = false;
@@ -75,10 +85,8 @@ pub const Cache = struct {
             self.second = secs;
             self.second_filled = true;
         }
-        var out: [30]u8 = undefined;
         out[0..20].* = self.second_prefix;
         formatNanos(out[20..30], ts.nsec);
-        w.raw(&out);
     }
 
     fn envelope(self: *Cache, w: *json.Writer, event_type: EventType, ids: sys.Ids) void {
@@ -115,6 +123,16 @@ pub fn endPayload(w: *json.Writer) void {
 
 /// Closes the event: `,"seq":N[,"dropped":M]}\n`. The caller reserved room (json.tail_reserve).
 pub fn close(w: *json.Writer, seq: u64, dropped: u64) void {
+    if (dropped == 0) {
+        // The usual case in one write.
+        const lead = ",\"seq\":";
+        var out: [lead.len + 20 + 2]u8 = undefined;
+        out[0..lead.len].* = lead.*;
+        const n = json.formatUint(out[lead.len..][0..20], seq);
+        out[lead.len + n ..][0..2].* = "}\n".*;
+        w.raw(out[0 .. lead.len + n + 2]);
+        return;
+    }
     w.raw(",\"seq\":");
     w.uint(seq);
     if (dropped > 0) {
@@ -253,4 +271,16 @@ test "the slot cache encodes the envelope again after the configuration is reloa
     begin(&w, .Open, ids, now, &cache);
     try std.testing.expect(std.mem.indexOf(u8, w.written(), "\"second\"") != null);
     try std.testing.expect(std.mem.indexOf(u8, w.written(), "\"first\"") == null);
+}
+
+test "closes an event with seq, and dropped only when events were dropped" {
+    var buf: [512]u8 = undefined;
+    var w = json.Writer.init(&buf);
+    close(&w, 0, 0);
+    close(&w, 18_446_744_073_709_551_615, 0);
+    close(&w, 12, 3);
+    try std.testing.expectEqualStrings(
+        ",\"seq\":0}\n,\"seq\":18446744073709551615}\n,\"seq\":12,\"dropped\":3}\n",
+        w.written(),
+    );
 }

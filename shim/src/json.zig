@@ -24,6 +24,29 @@ pub inline fn digitPair(value: u64) [2]u8 {
     return digit_pairs[2 * k ..][0..2].*;
 }
 
+/// Writes `value` in decimal at the start of `out`; returns the number of digits.
+pub fn formatUint(out: *[20]u8, value: u64) usize {
+    var digits: [20]u8 = undefined;
+    var n = value;
+    var i: usize = digits.len;
+    // Two digits per division: every event carries several numbers.
+    while (n >= 100 and i >= 2) {
+        i -= 2;
+        digits[i..][0..2].* = digitPair(n % 100);
+        n /= 100;
+    }
+    if (n >= 10) {
+        i -= 2;
+        digits[i..][0..2].* = digitPair(n);
+    } else {
+        i -= 1;
+        digits[i] = @intCast('0' + n);
+    }
+    const len = digits.len - i;
+    sys.copyBytes(out, digits[i..].ptr, len);
+    return len;
+}
+
 pub const Writer = struct {
     buf: []u8,
     len: usize = 0,
@@ -62,22 +85,8 @@ pub const Writer = struct {
 
     pub fn uint(self: *Writer, value: u64) void {
         var digits: [20]u8 = undefined;
-        var n = value;
-        var i: usize = digits.len;
-        // Two digits per division: every event carries about eight numbers.
-        while (n >= 100 and i >= 2) {
-            i -= 2;
-            digits[i..][0..2].* = digitPair(n % 100);
-            n /= 100;
-        }
-        if (n >= 10) {
-            i -= 2;
-            digits[i..][0..2].* = digitPair(n);
-        } else {
-            i -= 1;
-            digits[i] = @intCast('0' + n);
-        }
-        self.raw(digits[i..]);
+        const n = formatUint(&digits, value);
+        self.raw(digits[0..n]);
     }
 
     pub fn int(self: *Writer, value: i64) void {

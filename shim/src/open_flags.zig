@@ -72,13 +72,23 @@ pub fn carriesMode(f: c_int) bool {
 
 /// Writes `"flags":[...]`. O_SYNC and O_TMPFILE are composite flags and named as such.
 pub fn write(w: *json.Writer, f: c_int) void {
+    writeBetween(w, f, "", "");
+}
+
+/// Writes `before` `"flags":[...]` `after`, joined with the first and last write.
+pub fn writeBetween(
+    w: *json.Writer,
+    f: c_int,
+    comptime before: []const u8,
+    comptime after: []const u8,
+) void {
     const u: u32 = @bitCast(f);
-    w.raw("\"flags\":[");
+    const head = before ++ "\"flags\":[";
     switch (u & 3) {
-        0 => w.raw("\"O_RDONLY\""),
-        1 => w.raw("\"O_WRONLY\""),
-        2 => w.raw("\"O_RDWR\""),
-        else => w.raw("\"O_ACCMODE3\""),
+        0 => w.raw(head ++ "\"O_RDONLY\""),
+        1 => w.raw(head ++ "\"O_WRONLY\""),
+        2 => w.raw(head ++ "\"O_RDWR\""),
+        else => w.raw(head ++ "\"O_ACCMODE3\""),
     }
     // Only the set bits are visited: a usual open has one or two.
     var named = u & named_bits;
@@ -104,7 +114,7 @@ pub fn write(w: *json.Writer, f: c_int) void {
         w.uint(@ctz(unknown));
         w.byte('"');
     }
-    w.byte(']');
+    w.raw("]" ++ after);
 }
 
 /// open flags equivalent to an fopen mode string ("r", "w+", "ae", "wx", ...), as glibc maps them.
