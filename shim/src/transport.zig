@@ -140,7 +140,10 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
         _ = dropped.fetchAdd(1, .monotonic);
         return;
     }
-    const owed = dropped.swap(0, .acq_rel);
+    // Read first, and swapped only when non-zero: the usual event then makes no locked
+    // read-modify-write here. A drop counted after the read is reported with the next event, as
+    // one counted after a swap would be.
+    const owed = if (dropped.load(.acquire) == 0) 0 else dropped.swap(0, .acq_rel);
     event.close(w, n, owed);
     if (w.overflow or !sendLine(w.written())) {
         _ = dropped.fetchAdd(owed + 1, .monotonic);
