@@ -17,8 +17,6 @@ import {
   storedRecord,
 } from "./fast_ingest.ts";
 
-export { MAX_JSON_DEPTH };
-
 /** Why a line was rejected; each reason has its own counter and appears in reject records. */
 export type RejectReason =
   | "invalid_utf8"

@@ -80,10 +80,23 @@ async function ownedStoreDir(dir: string): Promise<string | undefined> {
 }
 
 async function freshStoreDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "containai-policies-" });
-  // Readable by every user: a process that drops privileges must still read the policy.
+  return await Deno.realPath(await readableTempDir("containai-policies-"));
+}
+
+/**
+ * A new temporary directory every user may read and enter: a process that drops privileges must
+ * still read its policy, or its shim fails closed and refuses every call.
+ *
+ * @example
+ * ```ts
+ * import { readableTempDir } from "./compact_store.ts";
+ * const dir = await readableTempDir("containai-policy-"); // mode 0755
+ * ```
+ */
+export async function readableTempDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
   await Deno.chmod(dir, 0o755);
-  return await Deno.realPath(dir);
+  return dir;
 }
 
 async function holdsExactly(path: string, bytes: Uint8Array): Promise<boolean> {

@@ -18,6 +18,7 @@
  * @module
  */
 import { parseCidr } from "./cidr.ts";
+import { readableTempDir } from "./compact_store.ts";
 import type { Access, ConnectRule, ExecRule, OpenRule, Policy } from "./schema.ts";
 
 /** The first token of every compact policy. */
@@ -87,13 +88,7 @@ export async function writeCompactPolicy(
   options: WriteCompactOptions = {},
 ): Promise<string> {
   const text = compilePolicy(policy);
-  let dir = options.dir;
-  if (dir === undefined) {
-    dir = await Deno.makeTempDir({ prefix: "containai-policy-" });
-    // Readable by every user: a process that drops privileges must still read the policy,
-    // or its shim fails closed and refuses every call.
-    await Deno.chmod(dir, 0o755);
-  }
+  const dir = options.dir ?? await readableTempDir("containai-policy-");
   const path = `${dir}/policy.compact`;
   await Deno.writeTextFile(path, text, { mode: 0o444, createNew: true });
   return path;
