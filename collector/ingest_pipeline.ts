@@ -101,7 +101,7 @@ const DEFAULT_WORKER_URL = new URL("./ingest_worker.ts", import.meta.url);
 type WorkerMessage =
   | IngestResult
   | { id: number; error: string }
-  | { permissions: Record<string, string> };
+  | { permissions: Record<string, string>; lineScanner?: string };
 
 interface PendingJob {
   id: number;
@@ -286,6 +286,7 @@ export class IngestPipeline {
           this.#options.log("ingest worker running", {
             worker: index,
             permissions: message.permissions,
+            lineScanner: message.lineScanner,
           });
         } else {
           this.#receive(index, message);

@@ -9,6 +9,7 @@
  */
 import { fastAccept } from "./fast_ingest.ts";
 import type { IngestJob, IngestResult } from "./ingest_pipeline.ts";
+import { KIND_DECLINED, LineScanner, SCANNER_ITEM_FIELDS } from "./line_scanner/mod.ts";
 
 /** `IngestResult.items` holds four numbers per line: kind, start, end, run index. */
 export const ITEM_FIELDS = 4;
@@ -25,9 +26,22 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
+/** Options of {@linkcode processJob}. */
+export interface ProcessJobOptions {
+  /**
+   * Whether the WebAssembly line scanner runs first (default true): it stores the lines it
+   * vouches for itself, the others take the JavaScript path. False: the JavaScript path only.
+   */
+  scanner?: boolean;
+}
+
 /**
  * Turns one job (lines, each ending in `\n`, grouped in runs with their receive time) into
  * stored records and the lines left for the main thread, in the order received.
+ *
+ * The line scanner (line_scanner/mod.ts) runs first; the lines it declines go through
+ * {@linkcode fastAccept} as before. Should the scanner fail on a job (a trap of a safety check),
+ * the whole job is done again on the JavaScript path, with a fresh scanner for the next one.
  *
  * @example
  * ```ts
@@ -37,12 +51,41 @@ const encoder = new TextEncoder();
  * console.log(result.items); // Int32Array [-1, 0, 3, 0]: undecided, for the main thread
  * ```
  */
-export function processJob(job: IngestJob): IngestResult {
-  const state = new JobState(job.bytes.length);
+export function processJob(job: IngestJob, options: ProcessJobOptions = {}): IngestResult {
+  const scanner = options.scanner === false ? undefined : lineScanner();
+  if (scanner !== undefined) {
+    try {
+      return runJob(job, scanner);
+    } catch {
+      scannerInstance = undefined;
+    }
+  }
+  return runJob(job, undefined);
+}
+
+let scannerInstance: LineScanner | undefined;
+/** Why the scanner could not be instantiated; then every job takes the JavaScript path. */
+let scannerError: string | undefined;
+
+function lineScanner(): LineScanner | undefined {
+  if (scannerInstance === undefined && scannerError === undefined) {
+    try {
+      scannerInstance = new LineScanner();
+    } catch (error) {
+      scannerError = String(error);
+    }
+  }
+  return scannerInstance;
+}
+
+function runJob(job: IngestJob, scanner: LineScanner | undefined): IngestResult {
+  const state = new JobState(job.bytes.length, scanner);
+  scanner?.reset();
   let start = 0;
   for (let r = 0; r < job.runs.length; r += 2) {
     const end = job.runs[r];
     const receivedAt = stamp(job.runs[r + 1]);
+    const stampLength = scanner?.setStamp(receivedAt) ?? 0;
     const runIndex = r / 2;
     // Pieces of at most PIECE_BYTES (cut after a newline; a longer line is one piece), so the
     // decoded text and the joined records stay young-generation strings: larger ones go
@@ -56,7 +99,12 @@ export function processJob(job: IngestJob): IngestResult {
         pieceEnd = cut > pieceStart ? cut : job.bytes.indexOf(NEWLINE, pieceStart + PIECE_BYTES);
         if (pieceEnd === -1 || pieceEnd > end - 1) pieceEnd = end - 1;
       }
-      state.addPiece(job.bytes.subarray(pieceStart, pieceEnd), receivedAt, runIndex);
+      const piece = job.bytes.subarray(pieceStart, pieceEnd);
+      if (scanner !== undefined && piece.length <= scanner.inputCapacity) {
+        state.addScanned(piece, receivedAt, runIndex, stampLength);
+      } else {
+        state.addPiece(piece, receivedAt, runIndex);
+      }
       pieceStart = pieceEnd + 1;
     }
     start = end;
@@ -76,13 +124,77 @@ class JobState {
   sessionIndex = new Map<string, number>();
   raws: Uint8Array[] = [];
 
-  constructor(inputBytes: number) {
+  scanner: LineScanner | undefined;
+  /** The `sessions` index of each of the scanner's session indexes in this job. */
+  scannerSessions: number[] = [];
+
+  constructor(inputBytes: number, scanner: LineScanner | undefined) {
     // Records are the lines plus `,"received_at":"..."` (40 bytes): room for lines of 320 bytes.
     this.out = new Uint8Array(inputBytes + (inputBytes >> 3) + 4096);
+    this.scanner = scanner;
+  }
+
+  /**
+   * Lines (without the last one's newline) received together, through the line scanner: the
+   * records it wrote are copied as they are, the lines it declined (each run of consecutive
+   * ones) go to {@linkcode addPiece}; items stay in the order received.
+   */
+  addScanned(piece: Uint8Array, receivedAt: string, runIndex: number, stampLength: number): void {
+    const scanner = this.scanner as LineScanner;
+    scanner.load(piece);
+    let position = 0;
+    while (position < piece.length) {
+      const next = scanner.scan(position, piece.length, stampLength);
+      if (next <= position) throw new Error("the line scanner made no progress");
+      const outputLength = scanner.outputLength();
+      this.#reserve(outputLength);
+      const base = this.at;
+      this.out.set(scanner.output.subarray(0, outputLength), base);
+      this.at += outputLength;
+      const scanned = scanner.items;
+      const end = scanner.itemCount() * SCANNER_ITEM_FIELDS;
+      let declinedStart = -1;
+      let declinedEnd = -1;
+      for (let i = 0; i < end; i += SCANNER_ITEM_FIELDS) {
+        const kind = scanned[i];
+        if (kind === KIND_DECLINED) {
+          if (declinedStart === -1) declinedStart = scanned[i + 1];
+          declinedEnd = scanned[i + 2];
+          continue;
+        }
+        if (declinedStart !== -1) {
+          this.addPiece(piece.subarray(declinedStart, declinedEnd), receivedAt, runIndex);
+          declinedStart = -1;
+        }
+        const session = this.scannerSessions[kind] ?? this.#scannerSession(kind);
+        this.items.push(session, base + scanned[i + 1], base + scanned[i + 2], runIndex);
+      }
+      if (declinedStart !== -1) {
+        this.addPiece(piece.subarray(declinedStart, declinedEnd), receivedAt, runIndex);
+      }
+      position = next;
+    }
+  }
+
+  #scannerSession(kind: number): number {
+    const id = (this.scanner as LineScanner).sessionId(kind);
+    const index = this.sessionIndex.get(id) ?? this.#addSession(id);
+    this.scannerSessions[kind] = index;
+    return index;
+  }
+
+  /** Room for `bytes` more bytes in `out`. */
+  #reserve(bytes: number): void {
+    if (this.out.length - this.at >= bytes) return;
+    const grown = new Uint8Array(Math.max(this.out.length * 2, this.at + bytes));
+    grown.set(this.out.subarray(0, this.at));
+    this.out = grown;
   }
 
   /** Lines (without the last one's newline) received together. */
   addPiece(piece: Uint8Array, receivedAt: string, runIndex: number): void {
+    // Items pushed since the last encoding are the scanner's, already in `out`.
+    this.firstItem = this.items.length;
     let text: string | undefined;
     try {
       const decoded = lenient.decode(piece);
@@ -152,11 +264,7 @@ class JobState {
   #encodeParts(): void {
     if (this.parts.length === 0) return;
     const joined = this.parts.join("");
-    if (this.out.length - this.at < joined.length * 3) {
-      const grown = new Uint8Array(Math.max(this.out.length * 2, this.at + joined.length * 3));
-      grown.set(this.out.subarray(0, this.at));
-      this.out = grown;
-    }
+    this.#reserve(joined.length * 3);
     const written = encoder.encodeInto(joined, this.out.subarray(this.at)).written;
     const items = this.items;
     let part = 0;
@@ -226,7 +334,11 @@ function ownPermissions(): Record<string, string> {
  * in job order.
  */
 function serve(scope: WorkerScope): void {
-  scope.postMessage({ permissions: ownPermissions() });
+  lineScanner();
+  scope.postMessage({
+    permissions: ownPermissions(),
+    lineScanner: scannerError === undefined ? "ready" : `unavailable: ${scannerError}`,
+  });
   scope.onmessage = (event) => {
     const job = event.data;
     let result: IngestResult;

@@ -18,6 +18,8 @@ const DENO_CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
 export const INGEST_WORKER_FILES: readonly string[] = [
   "./ingest_worker.ts",
   "./fast_ingest.ts",
+  "./line_scanner/mod.ts",
+  "./line_scanner/line_scanner_wasm.ts",
   "../protocol/fast_validate.ts",
 ].map((file) => fromFileUrl(new URL(file, import.meta.url)));
 
@@ -47,7 +49,7 @@ export function ingestWorkerPermissions(): Deno.PermissionOptionsObject {
 /**
  * The permission flags of the served process: the socket (net), its directory (read/write, to
  * replace a stale socket and set the mode), the log directory (read/write: it appends, and reads
- * a session file's last line to continue its sequence), read of the ingest worker's three source
+ * a session file's last line to continue its sequence), read of the ingest worker's five source
  * files ({@linkcode INGEST_WORKER_FILES}). Nothing else: no run, ffi, sys, env.
  *
  * @example

@@ -36,11 +36,13 @@ Deno.test("the served command carries no unscoped or broad permission flag", () 
   assert.ok(!flags.some((flag) => flag === "-A" || flag.startsWith("--allow-all")));
 });
 
-Deno.test("the only source files the served collector may read are the ingest worker's three", async () => {
+Deno.test("the only source files the served collector may read are the ingest worker's five", async () => {
   const names = INGEST_WORKER_FILES.map((file) => file.split("/").slice(-2).join("/"));
   assert.deepEqual(names, [
     "collector/ingest_worker.ts",
     "collector/fast_ingest.ts",
+    "line_scanner/mod.ts",
+    "line_scanner/line_scanner_wasm.ts",
     "protocol/fast_validate.ts",
   ]);
   for (const file of INGEST_WORKER_FILES) assert.ok((await Deno.stat(file)).isFile, file);

@@ -199,6 +199,8 @@ Deno.test({
             "--allow-read=/run/containai,/mnt/logs," +
             "/opt/containai/app/collector/ingest_worker.ts," +
             "/opt/containai/app/collector/fast_ingest.ts," +
+            "/opt/containai/app/collector/line_scanner/mod.ts," +
+            "/opt/containai/app/collector/line_scanner/line_scanner_wasm.ts," +
             "/opt/containai/app/protocol/fast_validate.ts",
             "--allow-write=/run/containai,/mnt/logs",
           ]);
