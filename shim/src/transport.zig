@@ -8,9 +8,13 @@
 //! - The socket is O_CLOEXEC, moved to fd >= 900, and before each use checked with fstat against
 //!   the device/inode recorded at connect: if the program closed it or dup2()ed something over it,
 //!   the fd is left alone (it is the program's now) and a new connection is made.
-//! - A fork child gets a fresh state (pthread_atfork); a process whose pid does not match the state
-//!   (a vfork child sharing the parent's memory, or a raw clone) never touches the shared state
-//!   and sends on a one-shot connection.
+//! - A fork child keeps its copy of the parent's connection and gets a fresh lock, seq and drop
+//!   count (pthread_atfork): a shell's child then reports its exec without a socket, connect and
+//!   close of its own (and the collector without an accept). Parent and children write whole lines
+//!   on one stream; a line is never split because every line sent on a connection fits in one
+//!   kernel message (`line_max`), larger lines go on a one-shot connection. A process whose pid
+//!   does not match the state (a vfork child sharing the parent's memory, or a raw clone) never
+//!   touches the shared state and sends on a one-shot connection.
 //! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
 //!   in between are counted as dropped without being encoded. Collector stalled: the first send
 //!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS); later events are dropped at once until
@@ -47,6 +51,14 @@ var retry_at = std.atomic.Value(u64).init(0);
 var conn_fd: i32 = 0;
 var conn_dev: u64 = 0;
 var conn_ino: u64 = 0;
+/// The longest line one send() on conn_fd queues as a single kernel message (one skb), so that it
+/// cannot interleave with lines other processes write on the same connection: a Unix stream send
+/// is cut into pieces of at most min(SO_SNDBUF / 2 - 64, about 36 KiB) (net/unix/af_unix.c,
+/// unix_stream_sendmsg), each queued whole. Read from the socket at connect; 0 = unknown, then
+/// every line goes on a one-shot connection.
+var line_max: u32 = 0;
+/// The ~36 KiB piece limit minus the page-sized linear part, which is smaller on some kernels.
+const piece_max: u32 = 32 * 1024;
 
 /// Events of processes that do not own the state (vfork children, raw clones) are numbered here,
 /// keyed by pid, so that each of them still counts from 0.
@@ -59,13 +71,9 @@ pub fn init(pid: i32) void {
     state_pid.store(pid, .release);
 }
 
-/// pthread_atfork child handler: the child starts with its own empty state. The parent's
-/// connection is closed in the child (the child's copy only), so the child never writes on it.
+/// pthread_atfork child handler: the child starts with its own seq, drop count and lock, and keeps
+/// its copy of the parent's connection (see the module comment for why lines cannot interleave).
 pub fn resetAfterFork() void {
-    if (conn_fd >= 0 and stillOurs(conn_fd)) sys.close(conn_fd);
-    conn_fd = -1;
-    connected.store(false, .release);
-    stalled.store(false, .release);
     retry_at.store(0, .release);
     seq.store(0, .release);
     dropped.store(0, .release);
@@ -90,9 +98,10 @@ pub fn admit(pid: i32) bool {
     return false;
 }
 
-/// Sends an Exec event. A process that has no connection yet sends it on a one-shot connection:
-/// it is about to be replaced by the exec, so placing a socket above fd 900 and recording its
-/// identity would be wasted system calls (this is the common case: a shell's forked child).
+/// Sends an Exec event. A process that has no connection yet (nor one inherited from its parent,
+/// the common case for a shell's forked child) sends it on a one-shot connection: it is about to
+/// be replaced by the exec, so placing a socket above fd 900 and recording its identity would be
+/// wasted system calls.
 pub fn sendBeforeExec(w: *json.Writer, process: sys.Ids) void {
     if (process.pid != state_pid.load(.acquire) or connected.load(.acquire)) {
         send(w, process);
@@ -236,9 +245,20 @@ fn ensureConnected() bool {
     conn_fd = fd;
     conn_dev = st.dev;
     conn_ino = st.ino;
+    line_max = singleMessageMax(fd);
     stalled.store(false, .release);
     connected.store(true, .release);
     return true;
+}
+
+/// The longest line a send on `fd` queues as one kernel message; 0 when SO_SNDBUF is unreadable.
+fn singleMessageMax(fd: i32) u32 {
+    var sndbuf: i32 = 0;
+    var len: u32 = @sizeOf(i32);
+    const rc = linux.getsockopt(fd, linux.SOL.SOCKET, linux.SO.SNDBUF, std.mem.asBytes(&sndbuf), &len);
+    if (sys.errnoOf(rc) != 0 or len != @sizeOf(i32) or sndbuf < 256) return 0;
+    const half: u32 = @as(u32, @intCast(sndbuf)) / 2 - 64;
+    return @min(half, piece_max);
 }
 
 /// A connected socket to the collector, or null. `low_fd_ok` skips moving it above fd 900
@@ -277,10 +297,14 @@ fn openConnection(low_fd_ok: bool) ?i32 {
 }
 
 /// Sends one whole line on the process connection. A line is either delivered whole or not at
-/// all; only a line larger than the kernel's per-message chunk (about 32 KiB) can be cut by a
-/// timeout, and then the connection is closed so the cut line is the last thing on it.
+/// all: it fits one kernel message (`line_max`), queued whole or not at all; a longer line goes
+/// on a one-shot connection, where a timeout can cut it as the last thing on that connection.
+/// The partial-write handling below is kept for a kernel that splits anyway.
 fn sendLine(bytes: []const u8) bool {
     if (!sys.invariant(conn_fd >= 0 and bytes.len > 0 and bytes[bytes.len - 1] == '\n')) return false;
+    // The connection may be shared with fork children (or the parent): a line that would be
+    // queued in pieces could interleave with theirs.
+    if (bytes.len > line_max) return sendOneShot(bytes);
     var flags: u32 = linux.MSG.NOSIGNAL;
     if (stalled.load(.monotonic)) {
         // Stalled: drop without trying until the collector has read everything queued, so that a

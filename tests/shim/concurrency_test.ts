@@ -1,13 +1,19 @@
 /**
  * Whole lines under concurrency: many threads share one connection without interleaving or
- * losing lines; forked and vforked children report on their own connections with their own seq.
+ * losing lines; forked children report on the connection they inherit (lines that could be split
+ * go on a connection of their own), vforked ones on one-shot connections, each with its own seq.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { startTestCollector, type StoredLine } from "../support/collector.ts";
+import { readJsonLines, startTestCollector, type StoredLine } from "../support/collector.ts";
 import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
-import { FORK_STORM_SOURCE, THREADS_SOURCE, VFORK_SOURCE } from "./programs.ts";
+import {
+  FORK_STORM_SOURCE,
+  SHARED_CONNECTION_SOURCE,
+  THREADS_SOURCE,
+  VFORK_SOURCE,
+} from "./programs.ts";
 
 function pidOf(event: StoredLine): number {
   return (event.process as { pid: number }).pid;
@@ -43,7 +49,7 @@ Deno.test("32 threads x 2000 opens arrive as exactly 64,000 whole, valid events"
   assert(opens.every((e) => e.dropped === undefined));
 });
 
-Deno.test("200 forked children each report with their own pid, seq from 0 and own socket", async () => {
+Deno.test("200 forked children report with their own pid and seq from 0 on the inherited socket", async () => {
   const program = await compileC(FORK_STORM_SOURCE);
   await using collector = await startTestCollector();
   await using temp = await tempDir("shim-fork-");
@@ -68,13 +74,42 @@ Deno.test("200 forked children each report with their own pid, seq from 0 and ow
   assert(children.every((e) => e.seq === 0), "each child counts its own events from 0");
   const ids = children.map((e) => e.process as { pid: number; tid: number });
   assert(ids.every((p) => p.tid === p.pid), "a forked child reports its own tid");
-  // The parent's socket, as the parent saw it; a child that reused it would list it too.
+  // Each process lists the sockets at fd 900 and above: the children hold the parent's only.
   const lines = result.stdout.trim().split("\n").map((line) => line.split(" "));
   const parentSockets = lines.filter(([who]) => who === "parent").map(([, , inode]) => inode);
   assertEquals(parentSockets.length, 1);
   const childSockets = lines.filter(([who]) => who === "child");
+  assertEquals(childSockets.length, 200);
   assertEquals(new Set(childSockets.map(([, pid]) => pid)).size, 200);
-  assert(childSockets.every(([, , inode]) => inode !== parentSockets[0]));
+  assert(childSockets.every(([, , inode]) => inode === parentSockets[0]));
+});
+
+Deno.test("parent and forked children sharing a connection never interleave lines, even 40 KiB ones", async () => {
+  const program = await compileC(SHARED_CONNECTION_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-shared-");
+  const dir = temp.path;
+  const result = await runUnderShim([program, dir, "40", String(40 * 1024)], {
+    socket: collector.socket,
+    session: "shared",
+    env: { CONTAINAI_AUDIT_SEND_TIMEOUT_MS: "10000" },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "shared",
+    (events) => eventsOf(events, "Exec").length >= 40 && eventsOf(events, "Open").length >= 1200,
+    { timeoutMs: 30_000 },
+  );
+  const opens = eventsOf(events, "Open");
+  assertEquals(opens.filter((e) => String(payloadOf(e).path).endsWith("/parent")).length, 400);
+  assertEquals(opens.filter((e) => String(payloadOf(e).path).includes("/child-")).length, 800);
+  const execs = eventsOf(events, "Exec").filter((e) =>
+    (payloadOf(e).argv as string[])[1]?.length === 40 * 1024
+  );
+  assertEquals(execs.length, 40);
+  const rejected = await readJsonLines(join(collector.logDir, "rejected.jsonl"));
+  assertEquals(rejected, []);
 });
 
 Deno.test("a vfork child reports its exec without disturbing the parent's state", async () => {

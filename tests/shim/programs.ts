@@ -274,6 +274,44 @@ int main(int argc, char **argv) {
 `;
 
 /**
+ * `shared DIR N BIG`: the parent opens DIR/parent 400 times while N forked children each open
+ * DIR/child-I 20 times and then exec /bin/true with one argument of BIG bytes. Parent and
+ * children write on the same inherited connection; the large Exec lines must not interleave.
+ */
+export const SHARED_CONNECTION_SOURCE = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  char path[512];
+  int n = atoi(argv[2]);
+  size_t big = (size_t)atol(argv[3]);
+  char *arg = malloc(big + 1);
+  memset(arg, 'x', big);
+  arg[big] = 0;
+  snprintf(path, sizeof path, "%s/parent", argv[1]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  for (int i = 0; i < n; i++) {
+    if (fork() == 0) {
+      snprintf(path, sizeof path, "%s/child-%d", argv[1], i);
+      for (int j = 0; j < 20; j++) close(open(path, O_RDONLY | O_CREAT, 0600));
+      char *child_argv[] = {"/bin/true", arg, NULL};
+      execv("/bin/true", child_argv);
+      _exit(127);
+    }
+  }
+  snprintf(path, sizeof path, "%s/parent", argv[1]);
+  for (int j = 0; j < 399; j++) close(open(path, O_RDONLY));
+  int status, failed = 0;
+  while (wait(&status) > 0) failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return failed;
+}
+`;
+
+/**
  * `signals PATH N`: a 200 us interval timer whose SIGALRM handler opens and closes /dev/null,
  * while the main thread opens PATH N times. Prints how often the handler ran.
  */
