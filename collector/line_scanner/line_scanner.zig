@@ -88,7 +88,7 @@ export fn scan(start: u32, end: u32, stamp_length: u32) u32 {
     item_count = 0;
     output_length = 0;
     if (end > input_capacity or start > end or stamp_length > stamp_capacity) return end;
-    const suffix_length = "\"received_at\":\"".len + 2 + stamp_length;
+    const suffix_length: u32 = @as(u32, "\"received_at\":\"".len) + 2 + stamp_length;
     var position: u32 = start;
     while (position < end) {
         if (item_count == item_capacity) break;
@@ -168,6 +168,67 @@ const Text = struct {
 
 const EventType = enum { open, exec, connect, deny, exit };
 
+const chunk_bytes = 16;
+const Chunk = @Vector(chunk_bytes, u8);
+
+/// One bit per byte of `chunk` (lowest bit first) that needs a closer look: outside 0x20..0x7e,
+/// or a `"` or `\`.
+fn specialBytes(chunk: Chunk) u16 {
+    const ones: Chunk = @splat(0xff);
+    const zeros: Chunk = @splat(0);
+    // 0x20..0x7e are the bytes below 0x5f once 0x20 is subtracted (wrapping).
+    const shifted = chunk -% @as(Chunk, @splat(0x20));
+    const outside = @select(u8, shifted >= @as(Chunk, @splat(0x5f)), ones, zeros);
+    const quote = @select(u8, chunk == @as(Chunk, @splat('"')), ones, zeros);
+    const backslash = @select(u8, chunk == @as(Chunk, @splat('\\')), ones, zeros);
+    const special: @Vector(chunk_bytes, bool) = (outside | quote | backslash) != zeros;
+    return @bitCast(special);
+}
+
+/// The bytes `specialBytes` lets pass, one at a time.
+const plain_bytes: [256]bool = blk: {
+    var table: [256]bool = @splat(false);
+    for (0x20..0x7f) |byte| table[byte] = byte != '"' and byte != '\\';
+    break :blk table;
+};
+
+/// Keys of one object kind, looked up by length first (one comparison for most keys).
+fn Keys(comptime Field: type) type {
+    const fields = @typeInfo(Field).@"enum".fields;
+    const entries = blk: {
+        var list: [fields.len]struct { []const u8, Field } = undefined;
+        for (fields, 0..) |field, index| list[index] = .{ field.name, @enumFromInt(field.value) };
+        break :blk list;
+    };
+    return struct {
+        const map = std.StaticStringMap(Field).initComptime(entries);
+        /// The field named `name`; unknown keys (strict objects) are declined.
+        fn field(name: []const u8) Decline!Field {
+            return map.get(name) orelse error.Decline;
+        }
+        /// Records `value` in `seen`; a second occurrence (JSON.parse would keep the last value
+        /// at the first one's place) is not canonical.
+        fn mark(seen: *u32, value: Field) Decline!void {
+            const mask = bit(value);
+            if (seen.* & mask != 0) return error.Decline;
+            seen.* |= mask;
+        }
+        fn bit(value: Field) u32 {
+            return @as(u32, 1) << @intFromEnum(value);
+        }
+    };
+}
+
+const EnvelopeField = enum { v, timestamp, source, metadata, process, seq, dropped, event_type, payload };
+const MetadataField = enum { session_id, agent };
+const ProcessField = enum { pid, ppid, tid, uid, gid };
+const OpenField = enum { call, path, flags, mode, dirfd, fd, errno, truncated };
+const ExecField = enum { call, path, argv, env, cwd, dirfd, errno, capture, truncated };
+const CaptureField = enum { mode, reason };
+const ConnectField = enum { call, fd, family, address, port, errno, truncated };
+const DenyField = enum { call, action, target, rule, errno, enforced, truncated };
+const ExitField = enum { pid, exit_code, signal, duration_ms, truncated };
+
 /// Succeeds only for canonical lines `isCertainlyValidEvent` accepts; `session` gets the
 /// session id's span.
 fn vouch(line: []const u8, session: *Span) Decline!void {
@@ -232,24 +293,42 @@ const Parser = struct {
     /// A canonical JSON string: valid UTF-8, escapes only as JSON.stringify writes them.
     fn string(p: *Parser) Decline!Text {
         try p.eat('"');
-        var text = Text{ .start = p.at, .end = p.at, .units = 0, .escaped = false, .control = false };
         const line = p.line;
-        while (p.at < line.len) {
+        const start = p.at;
+        var text = Text{ .start = start, .end = start, .units = 0, .escaped = false, .control = false };
+        // Bytes beyond the UTF-16 units they stand for (escapes, multi-byte sequences).
+        var extra: usize = 0;
+        // Each round advances by at least one byte or ends the string: at most line.len rounds.
+        var rounds: usize = 0;
+        while (rounds < line.len) : (rounds += 1) {
+            // Skip printable ASCII other than `"` and `\` (most of every string): 16 bytes at a
+            // time up to the first other byte; byte by byte in the line's last 15 bytes.
+            while (p.at + chunk_bytes <= line.len) {
+                const special = specialBytes(line[p.at..][0..chunk_bytes].*);
+                if (special != 0) {
+                    p.at += @ctz(special);
+                    break;
+                }
+                p.at += chunk_bytes;
+            } else {
+                while (p.at < line.len and plain_bytes[line[p.at]]) p.at += 1;
+            }
+            if (p.at >= line.len) return error.Decline;
             const byte = line[p.at];
             if (byte == '"') {
                 text.end = p.at;
+                text.units = text.end - start - extra;
                 p.at += 1;
                 return text;
             }
             if (byte == '\\') {
-                try p.escape(&text);
+                extra += try p.escape(&text);
             } else if (byte < 0x80) {
-                if (byte < 0x20) return error.Decline; // raw control: not JSON
-                if (byte == 0x7f) text.control = true;
-                text.units += 1;
+                if (byte != 0x7f) return error.Decline; // raw control: not JSON
+                text.control = true;
                 p.at += 1;
             } else {
-                text.units += try p.multiByte();
+                extra += try p.multiByte();
             }
         }
         return error.Decline;
@@ -257,10 +336,10 @@ const Parser = struct {
 
     /// The escapes JSON.stringify writes: `\"` `\\` `\b` `\f` `\n` `\r` `\t`, and `\u00xx` in
     /// lower case for the other controls below 0x20. Any other escape is not canonical.
-    fn escape(p: *Parser, text: *Text) Decline!void {
+    /// Returns the bytes beyond the one UTF-16 unit the escape stands for.
+    fn escape(p: *Parser, text: *Text) Decline!usize {
         if (p.at + 1 >= p.line.len) return error.Decline;
         text.escaped = true;
-        text.units += 1;
         const next = p.line[p.at + 1];
         switch (next) {
             '"', '\\' => {},
@@ -281,15 +360,17 @@ const Parser = struct {
                     return error.Decline;
                 }
                 text.control = true;
-                p.at += 4;
+                p.at += 6;
+                return 5;
             },
             else => return error.Decline,
         }
         p.at += 2;
+        return 1;
     }
 
     /// One multi-byte UTF-8 sequence, strictly (no overlong forms, surrogates or values above
-    /// U+10FFFF); returns its UTF-16 length.
+    /// U+10FFFF); returns its bytes beyond its UTF-16 length (one unit, or two for 4 bytes).
     fn multiByte(p: *Parser) Decline!usize {
         const line = p.line;
         const lead = line[p.at];
@@ -327,7 +408,7 @@ const Parser = struct {
             if (continuation < 0x80 or continuation > 0xbf) return error.Decline;
         }
         p.at += length;
-        return if (length == 4) 2 else 1;
+        return if (length == 4) 2 else length - 1;
     }
 
     /// A string whose bytes are its value (no escapes): the patterned and enumerated fields.
@@ -415,92 +496,55 @@ const Parser = struct {
     /// The top-level object. `payload` must come after `event_type` (producers send it so);
     /// in the other order the line is declined.
     fn event(p: *Parser, session: *Span) Decline!void {
-        const v = 1 << 0;
-        const timestamp = 1 << 1;
-        const source = 1 << 2;
-        const metadata = 1 << 3;
-        const process = 1 << 4;
-        const seq = 1 << 5;
-        const event_type_bit = 1 << 6;
-        const payload = 1 << 7;
-        const dropped = 1 << 8;
-        const required = v | timestamp | source | metadata | process | seq | event_type_bit |
-            payload;
+        const K = Keys(EnvelopeField);
         var seen: u32 = 0;
         var event_type: ?EventType = null;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "v")) {
-                try mark(&seen, v);
-                _ = try p.integer(1, 1);
-            } else if (eql(name, "timestamp")) {
-                try mark(&seen, timestamp);
-                if (!isTimestamp(try p.plainString())) return error.Decline;
-            } else if (eql(name, "source")) {
-                try mark(&seen, source);
-                const value = try p.plainString();
-                if (!eql(value, "Shim") and !eql(value, "Runner")) return error.Decline;
-            } else if (eql(name, "metadata")) {
-                try mark(&seen, metadata);
-                try p.metadataObject(session);
-            } else if (eql(name, "process")) {
-                try mark(&seen, process);
-                try p.processObject();
-            } else if (eql(name, "seq")) {
-                try mark(&seen, seq);
-                _ = try p.integer(0, max_safe_integer);
-            } else if (eql(name, "dropped")) {
-                try mark(&seen, dropped);
-                _ = try p.integer(0, max_safe_integer);
-            } else if (eql(name, "event_type")) {
-                try mark(&seen, event_type_bit);
-                const value = try p.plainString();
-                event_type = if (eql(value, "Open"))
-                    .open
-                else if (eql(value, "Exec"))
-                    .exec
-                else if (eql(value, "Connect"))
-                    .connect
-                else if (eql(value, "Deny"))
-                    .deny
-                else if (eql(value, "Exit"))
-                    .exit
-                else
-                    return error.Decline;
-            } else if (eql(name, "payload")) {
-                try mark(&seen, payload);
-                switch (event_type orelse return error.Decline) {
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .v => _ = try p.integer(1, 1),
+                .timestamp => if (!isTimestamp(try p.plainString())) return error.Decline,
+                .source => {
+                    const value = try p.plainString();
+                    if (!eql(value, "Shim") and !eql(value, "Runner")) return error.Decline;
+                },
+                .metadata => try p.metadataObject(session),
+                .process => try p.processObject(),
+                .seq, .dropped => _ = try p.integer(0, max_safe_integer),
+                .event_type => event_type = try eventType(try p.plainString()),
+                .payload => switch (event_type orelse return error.Decline) {
                     .open => try p.openPayload(),
                     .exec => try p.execPayload(),
                     .connect => try p.connectPayload(),
                     .deny => try p.denyPayload(),
                     .exit => try p.exitPayload(),
-                }
-            } else {
-                return error.Decline;
+                },
             }
             if (!try p.objectNext()) break;
         }
+        const required = ~K.bit(.dropped) & (K.bit(.payload) * 2 - 1);
         if (seen & required != required) return error.Decline;
     }
 
     fn metadataObject(p: *Parser, session: *Span) Decline!void {
+        const K = Keys(MetadataField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "session_id")) {
-                try mark(&seen, 1);
-                const start = p.at + 1;
-                if (!isSessionId(try p.plainString())) return error.Decline;
-                session.* = .{ .start = start, .end = p.at - 1 };
-            } else if (eql(name, "agent")) {
-                try mark(&seen, 2);
-                const text = try p.stringOfLength(1, 128);
-                if (text.control) return error.Decline;
-            } else {
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .session_id => {
+                    const start = p.at + 1;
+                    if (!isSessionId(try p.plainString())) return error.Decline;
+                    session.* = .{ .start = start, .end = p.at - 1 };
+                },
+                .agent => {
+                    const text = try p.stringOfLength(1, 128);
+                    if (text.control) return error.Decline;
+                },
             }
             if (!try p.objectNext()) break;
         }
@@ -508,70 +552,45 @@ const Parser = struct {
     }
 
     fn processObject(p: *Parser) Decline!void {
+        const K = Keys(ProcessField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "pid")) {
-                try mark(&seen, 1);
-                _ = try p.integer(1, max_int32);
-            } else if (eql(name, "ppid")) {
-                try mark(&seen, 2);
-                _ = try p.integer(0, max_int32);
-            } else if (eql(name, "tid")) {
-                try mark(&seen, 4);
-                _ = try p.integer(1, max_int32);
-            } else if (eql(name, "uid")) {
-                try mark(&seen, 8);
-                _ = try p.integer(0, max_uint32);
-            } else if (eql(name, "gid")) {
-                try mark(&seen, 16);
-                _ = try p.integer(0, max_uint32);
-            } else {
-                return error.Decline;
-            }
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            _ = switch (field) {
+                .pid, .tid => try p.integer(1, max_int32),
+                .ppid => try p.integer(0, max_int32),
+                .uid, .gid => try p.integer(0, max_uint32),
+            };
             if (!try p.objectNext()) break;
         }
         if (seen != 31) return error.Decline;
     }
 
     fn openPayload(p: *Parser) Decline!void {
+        const K = Keys(OpenField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "call")) {
-                try mark(&seen, 1);
-                _ = try p.stringOfLength(1, 64);
-            } else if (eql(name, "path")) {
-                try mark(&seen, 2);
-                _ = try p.string();
-            } else if (eql(name, "flags")) {
-                try mark(&seen, 4);
-                try p.openFlags();
-            } else if (eql(name, "mode")) {
-                try mark(&seen, 8);
-                _ = try p.integer(0, 0o7777);
-            } else if (eql(name, "dirfd")) {
-                try mark(&seen, 16);
-                _ = try p.integer(-max_safe_integer, max_safe_integer);
-            } else if (eql(name, "fd")) {
-                try mark(&seen, 32);
-                _ = try p.integer(0, max_int32);
-            } else if (eql(name, "errno")) {
-                try mark(&seen, 64);
-                _ = try p.integer(1, 4095);
-            } else if (eql(name, "truncated")) {
-                try mark(&seen, 128);
-                try p.literal("true");
-            } else {
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .call => _ = try p.stringOfLength(1, 64),
+                .path => _ = try p.string(),
+                .flags => try p.openFlags(),
+                .mode => _ = try p.integer(0, 0o7777),
+                .dirfd => _ = try p.integer(-max_safe_integer, max_safe_integer),
+                .fd => _ = try p.integer(0, max_int32),
+                .errno => _ = try p.integer(1, 4095),
+                .truncated => try p.literal("true"),
             }
             if (!try p.objectNext()) break;
         }
-        if (seen & 7 != 7) return error.Decline;
+        const required = K.bit(.call) | K.bit(.path) | K.bit(.flags);
+        if (seen & required != required) return error.Decline;
         // Exactly one outcome: fd (success) or errno (failure).
-        if ((seen & 32 != 0) == (seen & 64 != 0)) return error.Decline;
+        if ((seen & K.bit(.fd) != 0) == (seen & K.bit(.errno) != 0)) return error.Decline;
     }
 
     fn openFlags(p: *Parser) Decline!void {
@@ -596,178 +615,131 @@ const Parser = struct {
         return error.Decline;
     }
 
+    /// Events with `probe` (free-form JSON, whose canonical form depends on V8 putting
+    /// integer-like keys first) are declined as an unknown key: the JS path decides them.
     fn execPayload(p: *Parser) Decline!void {
+        const K = Keys(ExecField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "call")) {
-                try mark(&seen, 1);
-                _ = try p.stringOfLength(1, 64);
-            } else if (eql(name, "path")) {
-                try mark(&seen, 2);
-                _ = try p.string();
-            } else if (eql(name, "argv")) {
-                try mark(&seen, 4);
-                try p.stringArray();
-            } else if (eql(name, "env")) {
-                try mark(&seen, 8);
-                try p.stringArray();
-            } else if (eql(name, "cwd")) {
-                try mark(&seen, 16);
-                _ = try p.string();
-            } else if (eql(name, "dirfd")) {
-                try mark(&seen, 32);
-                _ = try p.integer(-max_safe_integer, max_safe_integer);
-            } else if (eql(name, "errno")) {
-                try mark(&seen, 64);
-                _ = try p.integer(1, 4095);
-            } else if (eql(name, "capture")) {
-                try mark(&seen, 128);
-                try p.captureObject();
-            } else if (eql(name, "truncated")) {
-                try mark(&seen, 256);
-                try p.literal("true");
-            } else {
-                // Including `probe`: free-form JSON, whose canonical form (V8 puts integer-like
-                // keys first) is left to the JS path.
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .call => _ = try p.stringOfLength(1, 64),
+                .path, .cwd => _ = try p.string(),
+                .argv, .env => try p.stringArray(),
+                .dirfd => _ = try p.integer(-max_safe_integer, max_safe_integer),
+                .errno => _ = try p.integer(1, 4095),
+                .capture => try p.captureObject(),
+                .truncated => try p.literal("true"),
             }
             if (!try p.objectNext()) break;
         }
-        if (seen & 31 != 31) return error.Decline;
+        const required = K.bit(.call) | K.bit(.path) | K.bit(.argv) | K.bit(.env) | K.bit(.cwd);
+        if (seen & required != required) return error.Decline;
     }
 
     fn captureObject(p: *Parser) Decline!void {
+        const K = Keys(CaptureField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "mode")) {
-                try mark(&seen, 1);
-                _ = try p.stringOfLength(1, 64);
-            } else if (eql(name, "reason")) {
-                try mark(&seen, 2);
-                _ = try p.stringOfLength(0, 1024);
-            } else {
-                return error.Decline;
-            }
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            _ = switch (field) {
+                .mode => try p.stringOfLength(1, 64),
+                .reason => try p.stringOfLength(0, 1024),
+            };
             if (!try p.objectNext()) break;
         }
         if (seen != 3) return error.Decline;
     }
 
     fn connectPayload(p: *Parser) Decline!void {
+        const K = Keys(ConnectField);
         var seen: u32 = 0;
         var inet = false;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "call")) {
-                try mark(&seen, 1);
-                _ = try p.stringOfLength(1, 64);
-            } else if (eql(name, "fd")) {
-                try mark(&seen, 2);
-                _ = try p.integer(0, max_int32);
-            } else if (eql(name, "family")) {
-                try mark(&seen, 4);
-                const family = try p.plainString();
-                if (!isFamily(family)) return error.Decline;
-                inet = eql(family, "AF_INET") or eql(family, "AF_INET6");
-            } else if (eql(name, "address")) {
-                try mark(&seen, 8);
-                _ = try p.string();
-            } else if (eql(name, "port")) {
-                try mark(&seen, 16);
-                _ = try p.integer(0, 65535);
-            } else if (eql(name, "errno")) {
-                try mark(&seen, 32);
-                _ = try p.integer(1, 4095);
-            } else if (eql(name, "truncated")) {
-                try mark(&seen, 64);
-                try p.literal("true");
-            } else {
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .call => _ = try p.stringOfLength(1, 64),
+                .fd => _ = try p.integer(0, max_int32),
+                .family => {
+                    const family = try p.plainString();
+                    if (!isFamily(family)) return error.Decline;
+                    inet = eql(family, "AF_INET") or eql(family, "AF_INET6");
+                },
+                .address => _ = try p.string(),
+                .port => _ = try p.integer(0, 65535),
+                .errno => _ = try p.integer(1, 4095),
+                .truncated => try p.literal("true"),
             }
             if (!try p.objectNext()) break;
         }
-        if (seen & 15 != 15) return error.Decline;
-        if (inet and seen & 16 == 0) return error.Decline;
+        const required = K.bit(.call) | K.bit(.fd) | K.bit(.family) | K.bit(.address);
+        if (seen & required != required) return error.Decline;
+        // The port is required for AF_INET and AF_INET6.
+        if (inet and seen & K.bit(.port) == 0) return error.Decline;
     }
 
     fn denyPayload(p: *Parser) Decline!void {
+        const K = Keys(DenyField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "call")) {
-                try mark(&seen, 1);
-                _ = try p.stringOfLength(1, 64);
-            } else if (eql(name, "action")) {
-                try mark(&seen, 2);
-                const action = try p.plainString();
-                if (!eql(action, "Exec") and !eql(action, "Open") and !eql(action, "Connect")) {
-                    return error.Decline;
-                }
-            } else if (eql(name, "target")) {
-                try mark(&seen, 4);
-                _ = try p.string();
-            } else if (eql(name, "rule")) {
-                try mark(&seen, 8);
-                _ = try p.string();
-            } else if (eql(name, "errno")) {
-                try mark(&seen, 16);
-                _ = try p.integer(0, 4095);
-            } else if (eql(name, "enforced")) {
-                try mark(&seen, 32);
-                try p.boolean();
-            } else if (eql(name, "truncated")) {
-                try mark(&seen, 64);
-                try p.literal("true");
-            } else {
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .call => _ = try p.stringOfLength(1, 64),
+                .action => {
+                    const action = try p.plainString();
+                    if (!eql(action, "Exec") and !eql(action, "Open") and !eql(action, "Connect")) {
+                        return error.Decline;
+                    }
+                },
+                .target, .rule => _ = try p.string(),
+                .errno => _ = try p.integer(0, 4095),
+                .enforced => try p.boolean(),
+                .truncated => try p.literal("true"),
             }
             if (!try p.objectNext()) break;
         }
-        if (seen & 63 != 63) return error.Decline;
+        const required = K.bit(.truncated) - 1; // every field before it
+        if (seen & required != required) return error.Decline;
     }
 
     fn exitPayload(p: *Parser) Decline!void {
+        const K = Keys(ExitField);
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const name = try p.key();
-            if (eql(name, "pid")) {
-                try mark(&seen, 1);
-                _ = try p.integer(1, max_int32);
-            } else if (eql(name, "exit_code")) {
-                try mark(&seen, 2);
-                _ = try p.integer(0, 255);
-            } else if (eql(name, "signal")) {
-                try mark(&seen, 4);
-                _ = try p.integer(1, 64);
-            } else if (eql(name, "duration_ms")) {
-                try mark(&seen, 8);
-                try p.duration();
-            } else if (eql(name, "truncated")) {
-                try mark(&seen, 16);
-                try p.literal("true");
-            } else {
-                return error.Decline;
+            const field = try K.field(try p.key());
+            try K.mark(&seen, field);
+            switch (field) {
+                .pid => _ = try p.integer(1, max_int32),
+                .exit_code => _ = try p.integer(0, 255),
+                .signal => _ = try p.integer(1, 64),
+                .duration_ms => try p.duration(),
+                .truncated => try p.literal("true"),
             }
             if (!try p.objectNext()) break;
         }
-        if (seen & 9 != 9) return error.Decline;
+        const required = K.bit(.pid) | K.bit(.duration_ms);
+        if (seen & required != required) return error.Decline;
         // Exactly one of exit_code and signal.
-        if ((seen & 2 != 0) == (seen & 4 != 0)) return error.Decline;
+        if ((seen & K.bit(.exit_code) != 0) == (seen & K.bit(.signal) != 0)) return error.Decline;
     }
 };
 
-/// Records a key in an object's `seen` bits; a second occurrence (JSON.parse would keep the
-/// last value at the first one's place) is not canonical.
-fn mark(seen: *u32, bit: u32) Decline!void {
-    if (seen.* & bit != 0) return error.Decline;
-    seen.* |= bit;
+fn eventType(value: []const u8) Decline!EventType {
+    if (eql(value, "Open")) return .open;
+    if (eql(value, "Exec")) return .exec;
+    if (eql(value, "Connect")) return .connect;
+    if (eql(value, "Deny")) return .deny;
+    if (eql(value, "Exit")) return .exit;
+    return error.Decline;
 }
 
 fn eql(a: []const u8, b: []const u8) bool {
