@@ -64,6 +64,13 @@ Deno.test("the served collector's ingest worker may read its own source and noth
   });
 });
 
+Deno.test("the served collector's ingest workers run the WebAssembly line scanner with those permissions", async () => {
+  await using collector = await startTestCollector();
+  const line = await collector.waitForLog(/ingest worker running/);
+
+  assert.equal(JSON.parse(line).lineScanner, "ready");
+});
+
 Deno.test("a program run with the collector's flags can write in the log dir and nowhere else", async () => {
   const dir = await Deno.makeTempDir({ prefix: "collector-perm-" });
   try {
