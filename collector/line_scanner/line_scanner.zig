@@ -192,7 +192,16 @@ const plain_bytes: [256]bool = blk: {
     break :blk table;
 };
 
-/// Keys of one object kind, looked up by length first (one comparison for most keys).
+/// `name`'s bytes as a little-endian number (the first byte lowest), as `@bitCast` reads them
+/// from a chunk; names are at most 15 bytes and hold no zero byte, so equal numbers are equal names.
+fn packed_name(comptime name: []const u8) u128 {
+    comptime std.debug.assert(name.len >= 1 and name.len < chunk_bytes);
+    var word: u128 = 0;
+    for (name, 0..) |byte, index| word |= @as(u128, byte) << (index * 8);
+    return word;
+}
+
+/// Keys of one object kind: parsed and looked up together.
 fn Keys(comptime Field: type) type {
     const fields = @typeInfo(Field).@"enum".fields;
     const entries = blk: {
@@ -202,9 +211,34 @@ fn Keys(comptime Field: type) type {
     };
     return struct {
         const map = std.StaticStringMap(Field).initComptime(entries);
-        /// The field named `name`; unknown keys (strict objects) are declined.
-        fn field(name: []const u8) Decline!Field {
-            return map.get(name) orelse error.Decline;
+
+        /// The next member's key (with its `:`) as a field; unknown keys (strict objects) and
+        /// keys with escapes are declined. Keys are short: the 16 bytes after the quote are
+        /// compared as one number with each field's name, in one pass.
+        fn key(p: *Parser) Decline!Field {
+            try p.eat('"');
+            const line = p.line;
+            if (p.at + chunk_bytes > line.len) return slowKey(p);
+            const chunk: Chunk = line[p.at..][0..chunk_bytes].*;
+            const special = specialBytes(chunk);
+            // No quote, backslash or other special byte in 16: longer than every field name.
+            if (special == 0) return error.Decline;
+            const length = @ctz(special);
+            if (line[p.at + length] != '"') return error.Decline;
+            const word: u128 = @bitCast(chunk);
+            const name = word & ((@as(u128, 1) << (@as(u7, length) * 8)) - 1);
+            p.at += length + 1;
+            try p.eat(':');
+            inline for (fields) |field| {
+                if (name == comptime packed_name(field.name)) return @enumFromInt(field.value);
+            }
+            return error.Decline;
+        }
+
+        /// `key` near the end of the line, one byte at a time.
+        fn slowKey(p: *Parser) Decline!Field {
+            p.at -= 1; // back to the opening quote
+            return map.get(try p.key()) orelse error.Decline;
         }
         /// Records `value` in `seen`; a second occurrence (JSON.parse would keep the last value
         /// at the first one's place) is not canonical.
@@ -501,7 +535,7 @@ const Parser = struct {
         var event_type: ?EventType = null;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .v => _ = try p.integer(1, 1),
@@ -533,7 +567,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .session_id => {
@@ -556,7 +590,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             _ = switch (field) {
                 .pid, .tid => try p.integer(1, max_int32),
@@ -573,7 +607,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .call => _ = try p.stringOfLength(1, 64),
@@ -622,7 +656,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .call => _ = try p.stringOfLength(1, 64),
@@ -644,7 +678,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             _ = switch (field) {
                 .mode => try p.stringOfLength(1, 64),
@@ -661,7 +695,7 @@ const Parser = struct {
         var inet = false;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .call => _ = try p.stringOfLength(1, 64),
@@ -689,7 +723,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .call => _ = try p.stringOfLength(1, 64),
@@ -715,7 +749,7 @@ const Parser = struct {
         var seen: u32 = 0;
         if (!try p.objectStart()) return error.Decline;
         while (true) {
-            const field = try K.field(try p.key());
+            const field = try K.key(p);
             try K.mark(&seen, field);
             switch (field) {
                 .pid => _ = try p.integer(1, max_int32),
