@@ -53,6 +53,11 @@ const MAX_BACKOFF_MS = 2000;
 /** Map key of rejected.jsonl; a "/" can never be part of a (validated) session id. */
 const REJECTS_KEY = "/rejected";
 const MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * Batch buffers of this size are reused once written: a fresh 1 MiB buffer per write made the
+ * main thread allocate (and page-fault on, and garbage-collect) every byte it wrote again.
+ */
+const SPARE_BATCH_BYTES = MAX_BATCH_BYTES + MAX_BATCH_BYTES / 2;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
@@ -93,6 +98,8 @@ export class LogWriter {
   #lastSync = 0;
   #backoffMs = 0;
   #parallelWrites: number;
+  /** Written batches' buffers, for the next batches (at most one per parallel write). */
+  #spareBatches: ArrayBuffer[] = [];
   #opening = 0;
   #done: Promise<void>;
 
@@ -246,6 +253,7 @@ export class LogWriter {
       inflight.offset += await file.write(inflight.bytes.subarray(inflight.offset));
     }
     output.inflight = undefined;
+    this.#releaseBatch(inflight.bytes);
     // A retried batch was taken in an earlier round: records queued behind it need a round too.
     if (output.pending.length > 0) this.#queue.add(output);
     output.dirty = true;
@@ -267,7 +275,7 @@ export class LogWriter {
     }
     // Room for the numbers: at most 16 digits each (session_seq stays a safe integer).
     const room = queuedBytes + (output.sequenced ? taken * (SEQ_SUFFIX_BYTES + 16) : 0);
-    const batch = new Uint8Array(room);
+    const batch = this.#batchBuffer(room);
     let at = 0;
     let seq = output.nextSeq as number;
     for (let i = 0; i < taken; i++) {
@@ -285,6 +293,26 @@ export class LogWriter {
     output.pending = taken === pending.length ? [] : pending.slice(taken);
     output.pendingBytes -= queuedBytes;
     return { bytes: batch.subarray(0, at), queuedBytes };
+  }
+
+  /** A buffer of at least `bytes` for a batch: a spare one when it fits. */
+  #batchBuffer(bytes: number): Uint8Array {
+    if (bytes <= SPARE_BATCH_BYTES) {
+      const spare = this.#spareBatches.pop();
+      return new Uint8Array(spare ?? new ArrayBuffer(SPARE_BATCH_BYTES), 0, bytes);
+    }
+    return new Uint8Array(bytes);
+  }
+
+  /** Keeps a written batch's buffer for reuse: its write has completed, nothing refers to it. */
+  #releaseBatch(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (
+      buffer instanceof ArrayBuffer && buffer.byteLength === SPARE_BATCH_BYTES &&
+      this.#spareBatches.length < this.#parallelWrites
+    ) {
+      this.#spareBatches.push(buffer);
+    }
   }
 
   async #ensureOpen(output: Output): Promise<void> {

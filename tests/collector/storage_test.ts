@@ -116,3 +116,32 @@ Deno.test("duplicate keys cannot smuggle a second value past validation into the
   assert.equal(text.match(/"source"/g)?.length, 1);
   assert.ok(!text.includes("Collector"));
 });
+
+Deno.test("records spanning many write batches per session (reused buffers) are stored intact, in order", async () => {
+  await using collector = await startTestCollector();
+  const sessions = ["batch-a", "batch-b", "batch-c"];
+  const perSession = 9000;
+  // Distinct, varied lengths (the path grows and shrinks), so a stale byte of an earlier batch
+  // left in a reused buffer would show as a changed or unparsable line.
+  const sent = sessions.map((session) =>
+    range(perSession).map((i) => {
+      const event = execEvent(session, i);
+      (event.payload as { path: string }).path = `/bin/${"x".repeat(i % 97)}-${i}`;
+      return event;
+    })
+  );
+  for (let i = 0; i < perSession; i += 1000) {
+    await Promise.all(
+      sent.map((events) => send(collector.socket, toLines(events.slice(i, i + 1000)))),
+    );
+  }
+
+  for (const [index, session] of sessions.entries()) {
+    const stored = await collector.waitForEvents(session, (e) => e.length >= perSession);
+    assert.deepEqual(seqs(stored), range(perSession));
+    const producerFields = stored.map(({ received_at: _r, session_seq: _s, ...rest }) => rest);
+    assert.deepEqual(producerFields, sent[index]);
+  }
+  // More than 1 MiB per session: several batches each, so batch buffers were reused.
+  assert.ok(toLines(sent[0]).length > 3 * 1024 * 1024);
+});
