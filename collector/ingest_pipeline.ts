@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { ITEM_FIELDS, KIND_UNDECIDED_RAW, KIND_UNDECIDED_TEXT } from "./ingest_worker.ts";
+import {
+  ITEM_FIELDS,
+  KIND_UNDECIDED_RAW,
+  KIND_UNDECIDED_TEXT,
+  processJob,
+} from "./ingest_worker.ts";
 
 /** One job for the worker: lines each ending in `\n`, grouped in runs. */
 export interface IngestJob {
@@ -79,9 +84,17 @@ export interface IngestPipelineOptions {
    * shutdown. Default 5000 ms; a job takes milliseconds.
    */
   stallMs?: number;
+  /**
+   * A job of at most this many bytes, when no other is in flight, is processed on the main thread
+   * at once (default 16 KiB; 0: every job goes to a worker). For a trickle of events (a shell's
+   * execs, one line per read) a worker round trip (message, wake-up, answer) costs several times
+   * the lines' own work, in CPU and in latency. Order is kept: nothing earlier is with a worker.
+   */
+  inlineJobBytes?: number;
 }
 
 const DEFAULT_STALL_MS = 5000;
+const DEFAULT_INLINE_JOB_BYTES = 16 * 1024;
 
 /** A job is sent once it holds this many bytes (or at the end of the current turn). */
 const JOB_BYTES = 256 * 1024;
@@ -332,6 +345,12 @@ export class IngestPipeline {
       this.#releaseSlot(job.bytes);
       return;
     }
+    const inline = this.#options.inlineJobBytes ?? DEFAULT_INLINE_JOB_BYTES;
+    if (this.#inFlight.length === 0 && job.bytes.length <= inline) {
+      this.#processInline(job);
+      this.#releaseSlot(job.bytes);
+      return;
+    }
     this.#inFlight.push(job);
     this.#inFlightBytes += job.bytes.length;
     const message: IngestJob = { id: job.id, bytes: job.bytes, runs: new Float64Array(job.runs) };
@@ -423,6 +442,18 @@ export class IngestPipeline {
       else this.#processHere(job);
       this.#releaseSlot(job.bytes);
     }
+  }
+
+  /** What a worker would do with `job`, done here; the full line function if that throws. */
+  #processInline(job: PendingJob): void {
+    let result: IngestResult;
+    try {
+      result = processJob({ id: job.id, bytes: job.bytes, runs: new Float64Array(job.runs) });
+    } catch {
+      this.#processHere(job);
+      return;
+    }
+    this.#deliver(result, job);
   }
 
   #processHere(job: PendingJob): void {

@@ -36,7 +36,7 @@ function recordingSink(): { sink: IngestSink; calls: string[] } {
 
 /** A pipeline whose worker crashes on a `CRASH` line and never answers a `HANG` line. */
 function faultyPipeline(
-  options: { stallMs?: number } = {},
+  options: { stallMs?: number; inlineJobBytes?: number } = {},
 ): { pipeline: IngestPipeline; calls: string[]; logged: string[] } & Disposable {
   const { sink, calls } = recordingSink();
   const logged: string[] = [];
@@ -45,6 +45,7 @@ function faultyPipeline(
     log: (message) => logged.push(message),
     worker: { url: CRASHING_WORKER },
     maxInFlightBytes: 1 << 20,
+    inlineJobBytes: options.inlineJobBytes ?? 0,
     stallMs: options.stallMs,
   });
   return { pipeline, calls, logged, [Symbol.dispose]: () => pipeline.close() };
@@ -186,6 +187,7 @@ Deno.test("the pipeline delivers lines of several connections in the order they 
     log: () => {},
     worker: {},
     maxInFlightBytes: 1 << 20,
+    inlineJobBytes: 0,
   });
   try {
     const events = Array.from({ length: 6 }, (_, i) => execEvent(`s${i % 2}`, i));
@@ -217,6 +219,7 @@ Deno.test("with two workers, results come out in the order the jobs went in", as
     log: () => {},
     worker: { count: 2 },
     maxInFlightBytes: 1 << 20,
+    inlineJobBytes: 0,
   });
   try {
     // A job per turn of the event loop; jobs alternate between the workers, and the first ones
@@ -255,6 +258,32 @@ Deno.test("a worker that crashes loses no line: the main thread takes its unansw
     `inProcess c2 ${RECEIVED_MS} CRASH`,
     `inProcess c1 ${RECEIVED_MS} ${line(b)}`,
   ]);
+  assert.ok(logged.some((message) => /ingest worker failed.*injected crash/.test(message)));
+});
+
+Deno.test("a small job with nothing in flight is processed on the main thread, not by a worker", async () => {
+  // The worker would crash on CRASH: a job that never reaches it leaves no failure behind.
+  using fixture = faultyPipeline({ inlineJobBytes: 1024 });
+  const { pipeline, calls, logged } = fixture;
+  const event = execEvent("s1", 0);
+  pipeline.add(encoder.encode(`CRASH\n${line(event)}`), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
+
+  assert.deepEqual(calls, [
+    `undecided c1 ${RECEIVED_MS} CRASH`,
+    `accepted s1 ${stored(event)}`,
+  ]);
+  assert.deepEqual(logged.filter((message) => /failed/.test(message)), []);
+  assert.ok(pipeline.usesWorker);
+});
+
+Deno.test("a job larger than the inline limit goes to a worker", async () => {
+  using fixture = faultyPipeline({ inlineJobBytes: 4 });
+  const { pipeline, calls, logged } = fixture;
+  pipeline.add(encoder.encode("CRASH"), 1, RECEIVED_MS);
+  await pipeline.drain(10_000);
+
+  assert.deepEqual(calls, [`inProcess c1 ${RECEIVED_MS} CRASH`]);
   assert.ok(logged.some((message) => /ingest worker failed.*injected crash/.test(message)));
 });
 
@@ -304,6 +333,7 @@ const pipeline = new IngestPipeline({
   log: () => {},
   worker: undefined,
   maxInFlightBytes: 1 << 20,
+    inlineJobBytes: 0,
 });
 const refs = [];
 async function waitOnce() {
@@ -329,7 +359,13 @@ pipeline.close();`;
 
 Deno.test("the pipeline is full while the worker holds the in-flight limit, and not after", async () => {
   const { sink } = recordingSink();
-  const pipeline = new IngestPipeline({ sink, log: () => {}, worker: {}, maxInFlightBytes: 1000 });
+  const pipeline = new IngestPipeline({
+    sink,
+    log: () => {},
+    worker: {},
+    maxInFlightBytes: 1000,
+    inlineJobBytes: 0,
+  });
   try {
     pipeline.add(encoder.encode(line(execEvent("s1", 0)).padEnd(1200, " ")), 1, 0);
     await Promise.resolve(); // the job goes out at the end of the turn
