@@ -60,6 +60,8 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const SPARE_BATCH_BYTES = MAX_BATCH_BYTES + MAX_BATCH_BYTES / 2;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
+/** Batches up to this size are written synchronously (see #writeBatch). */
+const SYNC_WRITE_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 const SEQ_PREFIX = encoder.encode(',"session_seq":');
 /** Bytes of `,"session_seq":` + `}\n`; the digits come on top. */
@@ -250,7 +252,14 @@ export class LogWriter {
     const inflight = output.inflight;
     const file = output.file as Deno.FsFile;
     while (inflight.offset < inflight.bytes.length) {
-      inflight.offset += await file.write(inflight.bytes.subarray(inflight.offset));
+      const rest = inflight.bytes.subarray(inflight.offset);
+      // A small batch is written at once: an async write hands the file to a helper thread and
+      // back (a dup, a close and two thread wake-ups), which for a trickle of events (a shell's
+      // execs, one line per round) cost far more than the copy into the page cache. Large
+      // batches stay async, so the event loop keeps reading sockets while they are written.
+      inflight.offset += rest.length <= SYNC_WRITE_BYTES
+        ? file.writeSync(rest)
+        : await file.write(rest);
     }
     output.inflight = undefined;
     this.#releaseBatch(inflight.bytes);
