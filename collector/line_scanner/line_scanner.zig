@@ -83,11 +83,12 @@ export fn reset() void {
 /// time `stamp[0..stamp_length)`. Fills `items` (kind, start, end per line: for a vouched line
 /// its session index and its record's span in `output`; for a declined one `kind_declined` and
 /// its span in `input`) and returns where it stopped: `end`, or the start of the first line
-/// left for the next call when `items` is full.
+/// left for the next call when `items` is full. Invalid arguments return `start` (no progress),
+/// which the caller treats as a failure of the scanner: its lines then take the JS path.
 export fn scan(start: u32, end: u32, stamp_length: u32) u32 {
     item_count = 0;
     output_length = 0;
-    if (end > input_capacity or start > end or stamp_length > stamp_capacity) return end;
+    if (end > input_capacity or start > end or stamp_length > stamp_capacity) return start;
     const suffix_length: u32 = @as(u32, "\"received_at\":\"".len) + 2 + stamp_length;
     var position: u32 = start;
     while (position < end) {

@@ -686,3 +686,10 @@ Deno.test("the ingest worker's result is the same with and without the scanner, 
 });
 
 const RECEIVED_MS = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+
+Deno.test("a scan past the input buffer makes no progress, so the caller cannot skip lines", () => {
+  const stamp = scanner.setStamp(RECEIVED_AT);
+  assert.equal(scanner.scan(0, scanner.inputCapacity + 1, stamp), 0);
+  assert.equal(scanner.itemCount(), 0);
+  assert.equal(scanner.scan(5, 4, stamp), 5);
+});
