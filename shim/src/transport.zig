@@ -15,6 +15,7 @@
 //!   kernel message (`line_max`), larger lines go on a one-shot connection. A process whose pid
 //!   does not match the state (a vfork child sharing the parent's memory, or a raw clone) never
 //!   touches the shared state and sends on a one-shot connection.
+//! - Collector restarted: a send that finds the connection broken goes once more on a new one.
 //! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
 //!   in between are counted as dropped without being encoded. Collector stalled: the first send
 //!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS); later events are dropped at once until
@@ -154,9 +155,15 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
     // one counted after a swap would be.
     const owed = if (dropped.load(.acquire) == 0) 0 else dropped.swap(0, .acq_rel);
     event.close(w, n, owed);
-    if (w.overflow or !sendLine(w.written())) {
-        _ = dropped.fetchAdd(owed + 1, .monotonic);
+    if (!w.overflow) {
+        if (sendLine(w.written())) return;
+        // A broken connection (the collector restarted; sendLine has closed it): the line goes
+        // once more on a new one. Without this a restart would cost the next event of every
+        // process, and a fork child that inherited the dead connection would lose its Exec event
+        // together with the drop count (the exec starts a new count).
+        if (!connected.load(.acquire) and ensureConnected() and sendLine(w.written())) return;
     }
+    _ = dropped.fetchAdd(owed + 1, .monotonic);
 }
 
 fn sendForeign(w: *json.Writer, pid: i32) void {

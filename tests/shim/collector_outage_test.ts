@@ -14,7 +14,7 @@ import {
   waitForShimEvents,
 } from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
-import { OPENS_SOURCE } from "./programs.ts";
+import { OPENS_SOURCE, RESTART_SOURCE } from "./programs.ts";
 
 /** Starts `strace -f -o TRACE ... command` with the shim injected. */
 function spawnTraced(
@@ -157,4 +157,45 @@ Deno.test("with a stalled collector at most one send waits the timeout, the rest
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("after a collector restart, a forked child's exec and the parent's next open still arrive", async () => {
+  const program = await compileC(RESTART_SOURCE);
+  await using temp = await tempDir("shim-restart-");
+  const dir = temp.path;
+  const socket = join(dir, "audit.sock");
+  const logDir = join(dir, "logs");
+  const mark = join(dir, "mark");
+  const go = join(dir, "go");
+  await Deno.writeTextFile(mark, "");
+  await using first = await startTestCollector({ socket, logDir });
+  const env = await shimEnv({ socket, session: "restart" });
+  const child = new Deno.Command(program, {
+    args: [mark, go],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // The parent's connection is open once its first open is stored; then the collector restarts.
+  await waitForShimEvents(
+    first,
+    "restart",
+    (events) => events.some((e) => payloadOf(e).path === mark),
+  );
+  assertEquals(await first.stop(), 0);
+  await using second = await startTestCollector({ socket, logDir });
+  await Deno.writeTextFile(go, "");
+  const out = await child.output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const events = await waitForShimEvents(
+    second,
+    "restart",
+    (events) => events.filter((e) => payloadOf(e).path === mark).length >= 2,
+  );
+  const exec = events.find((e) =>
+    e.event_type === "Exec" && (payloadOf(e).argv as string[]).includes("restart-marker")
+  );
+  assert(exec, "the child's exec, sent first on the dead inherited connection, is stored");
+  assert(events.every((e) => e.dropped === undefined), "nothing was dropped");
 });

@@ -312,6 +312,30 @@ int main(int argc, char **argv) {
 `;
 
 /**
+ * `restart MARK GO`: opens MARK (the process connects), waits up to 30 s for the file GO, then a
+ * forked child execs \`/bin/true restart-marker\` and the parent opens MARK again.
+ */
+export const RESTART_SOURCE = `
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  close(open(argv[1], O_RDONLY));
+  for (int i = 0; i < 3000 && access(argv[2], F_OK) != 0; i++) usleep(10000);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *child_argv[] = {"/bin/true", "restart-marker", 0};
+    execv("/bin/true", child_argv);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  close(open(argv[1], O_RDONLY));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+`;
+
+/**
  * `signals PATH N`: a 200 us interval timer whose SIGALRM handler opens and closes /dev/null,
  * while the main thread opens PATH N times. Prints how often the handler ran.
  */
