@@ -75,6 +75,9 @@ pub fn init(pid: i32) void {
 /// pthread_atfork child handler: the child starts with its own seq, drop count and lock, and keeps
 /// its copy of the parent's connection (see the module comment for why lines cannot interleave).
 pub fn resetAfterFork() void {
+    // The child's first send may wait the timeout again rather than drop at once: most fork
+    // children exec, and a drop count does not survive the exec.
+    stalled.store(false, .release);
     retry_at.store(0, .release);
     seq.store(0, .release);
     dropped.store(0, .release);
