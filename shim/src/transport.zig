@@ -18,7 +18,8 @@
 //! - Collector restarted: a send that finds the connection broken goes once more on a new one.
 //! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
 //!   in between are counted as dropped without being encoded. Collector stalled: the first send
-//!   waits SO_SNDTIMEO (CONTAINAI_AUDIT_SEND_TIMEOUT_MS); later events are dropped at once until
+//!   waits for room (poll, never a blocking send) at most CONTAINAI_AUDIT_SEND_TIMEOUT_MS, which
+//!   SO_SNDTIMEO also bounds connect() with; later events are dropped at once until
 //!   the collector has read everything queued (SIOCOUTQ is 0). Drops are reported in `dropped` on
 //!   the next delivered event.
 const std = @import("std");
@@ -114,7 +115,7 @@ pub fn sendBeforeExec(w: *json.Writer, process: sys.Ids) void {
     const n = seq.fetchAdd(1, .monotonic);
     const owed = dropped.swap(0, .acq_rel);
     event.close(w, n, owed);
-    if (w.overflow or !sendOneShot(w.written())) {
+    if (w.overflow or !sendOneShot(w.written(), !stalled.load(.monotonic))) {
         _ = dropped.fetchAdd(owed + 1, .monotonic);
         const pause = @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms;
         retry_at.store(sys.monotonicNs() + pause, .monotonic);
@@ -174,13 +175,15 @@ fn sendForeign(w: *json.Writer, pid: i32) void {
     if (foreign_pid[i].swap(pid, .acq_rel) != pid) foreign_seq[i].store(0, .release);
     const n = foreign_seq[i].fetchAdd(1, .monotonic);
     event.close(w, n, 0);
-    if (!w.overflow) _ = sendOneShot(w.written());
+    if (!w.overflow) _ = sendOneShot(w.written(), !stalled.load(.monotonic));
 }
 
 fn sendNested(w: *json.Writer) void {
     const n = seq.fetchAdd(1, .monotonic);
     event.close(w, n, 0);
-    if (w.overflow or !sendOneShot(w.written())) _ = dropped.fetchAdd(1, .monotonic);
+    if (w.overflow or !sendOneShot(w.written(), !stalled.load(.monotonic))) {
+        _ = dropped.fetchAdd(1, .monotonic);
+    }
 }
 
 fn lock(tid: i32) bool {
@@ -312,49 +315,29 @@ fn openConnection(low_fd_ok: bool) ?i32 {
 /// The partial-write handling below is kept for a kernel that splits anyway.
 fn sendLine(bytes: []const u8) bool {
     if (!sys.invariant(conn_fd >= 0 and bytes.len > 0 and bytes[bytes.len - 1] == '\n')) return false;
-    // The connection may be shared with fork children (or the parent): a line that would be
-    // queued in pieces could interleave with theirs.
-    if (bytes.len > line_max) return sendOneShot(bytes);
-    var flags: u32 = linux.MSG.NOSIGNAL;
+    var wait = true;
     if (stalled.load(.monotonic)) {
         // Stalled: drop without trying until the collector has read everything queued, so that a
         // collector that drains slowly does not make every other send wait the timeout again.
         var queued: c_int = 0;
         const rc = linux.ioctl(conn_fd, SIOCOUTQ, @intFromPtr(&queued));
         if (sys.errnoOf(rc) == 0 and queued > 0) return false;
-        if (sys.errnoOf(rc) != 0) flags |= linux.MSG.DONTWAIT;
+        wait = sys.errnoOf(rc) == 0;
     }
-    var off: usize = 0;
-    var rounds: u32 = 0;
-    var err: u16 = 0;
-    var deadline: u64 = 0;
-    while (off < bytes.len and rounds < 4096) : (rounds += 1) {
-        const rc = linux.sendto(conn_fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
-        err = sys.errnoOf(rc);
-        if (err == 0) {
-            off += rc;
-            continue;
-        }
-        if (err == EINTR) {
-            // A signal cut the wait short (SO_SNDTIMEO sockets are not restarted): keep waiting
-            // until the send timeout has passed in total, then treat it as a timeout.
-            const now = sys.monotonicNs();
-            if (deadline == 0) deadline = now + timeoutNs();
-            if (now < deadline) continue;
-            err = EAGAIN;
-            break;
-        }
-        if (err == EAGAIN and off > 0 and flags & linux.MSG.DONTWAIT != 0) {
-            flags &= ~@as(u32, linux.MSG.DONTWAIT);
-            continue;
-        }
-        break;
+    // The connection may be shared with fork children (or the parent): a line that would be
+    // queued in pieces could interleave with theirs.
+    if (bytes.len > line_max) {
+        if (sendOneShot(bytes, wait)) return true;
+        // Most likely the collector's backlog is full: later lines drop at once, as above.
+        stalled.store(true, .monotonic);
+        return false;
     }
-    if (off == bytes.len) {
+    const sent = sendAll(conn_fd, bytes, wait);
+    if (sent.bytes == bytes.len) {
         stalled.store(false, .monotonic);
         return true;
     }
-    if (off == 0 and err == EAGAIN) {
+    if (sent.bytes == 0 and sent.err == EAGAIN) {
         // Timed out (or would block while stalled) before writing anything: the stream is intact.
         stalled.store(true, .monotonic);
         return false;
@@ -369,26 +352,45 @@ fn timeoutNs() u64 {
     return @as(u64, config.current.send_timeout_ms) * std.time.ns_per_ms;
 }
 
-fn sendOneShot(bytes: []const u8) bool {
-    const fd = openConnection(true) orelse return false;
-    defer sys.close(fd);
-    var flags: u32 = linux.MSG.NOSIGNAL;
-    if (stalled.load(.monotonic)) flags |= linux.MSG.DONTWAIT;
+const Sent = struct { bytes: usize, err: u16 };
+
+/// Writes `bytes` to `fd` without ever blocking inside the kernel: each send is MSG_DONTWAIT, and
+/// while the socket is full, poll() waits for room, at most the send timeout in total (`wait`
+/// false: none before the first byte). SO_SNDTIMEO alone is not enough: another thread of the
+/// program can put its own socket on the descriptor between the identity check and the send (a
+/// raw dup2 no hook sees); that socket has no send timeout, and a blocking send into it could
+/// wait for ever, hanging the program.
+fn sendAll(fd: i32, bytes: []const u8, wait: bool) Sent {
     var off: usize = 0;
-    var rounds: u32 = 0;
+    var err: u16 = 0;
     var deadline: u64 = 0;
+    var rounds: u32 = 0;
+    const flags: u32 = linux.MSG.NOSIGNAL | linux.MSG.DONTWAIT;
     while (off < bytes.len and rounds < 4096) : (rounds += 1) {
         const rc = linux.sendto(fd, bytes.ptr + off, bytes.len - off, flags, null, 0);
-        const err = sys.errnoOf(rc);
+        err = sys.errnoOf(rc);
         if (err == 0) {
             off += rc;
-        } else if (err == EINTR) {
-            const now = sys.monotonicNs();
-            if (deadline == 0) deadline = now + timeoutNs();
-            if (now >= deadline) break;
-        } else {
-            break;
+            continue;
         }
+        if (err != EAGAIN and err != EINTR) break;
+        err = EAGAIN;
+        if (!wait and off == 0) break;
+        const now = sys.monotonicNs();
+        if (deadline == 0) deadline = now + timeoutNs();
+        if (now >= deadline) break;
+        const left_ms = @min((deadline - now + std.time.ns_per_ms - 1) / std.time.ns_per_ms, 10_000);
+        var poll_fds = [1]linux.pollfd{.{ .fd = fd, .events = linux.POLL.OUT, .revents = 0 }};
+        // Woken early by a signal or by room for less than the line: the loop tries again.
+        _ = linux.poll(&poll_fds, 1, @intCast(left_ms));
     }
-    return off == bytes.len;
+    return .{ .bytes = off, .err = err };
+}
+
+/// Sends a line on a connection of its own, closed right after (a timeout can cut the line only
+/// there, as the last thing on it). `wait` false: no waiting for room before the first byte.
+fn sendOneShot(bytes: []const u8, wait: bool) bool {
+    const fd = openConnection(true) orelse return false;
+    defer sys.close(fd);
+    return sendAll(fd, bytes, wait).bytes == bytes.len;
 }
