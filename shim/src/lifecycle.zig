@@ -28,6 +28,15 @@ extern "c" fn __register_atfork(
     dso_handle: ?*anyopaque,
 ) c_int;
 
+/// Before fork: waits until no thread holds a fresh socket at a low descriptor (see transport).
+fn forkPrepare() callconv(.c) void {
+    transport.beforeFork();
+}
+
+fn forkParent() callconv(.c) void {
+    transport.afterForkParent();
+}
+
 fn forkChild() callconv(.c) void {
     slots.resetAfterFork();
     policy.resetAfterFork();
@@ -68,7 +77,7 @@ fn start() void {
     // The policy file is read here, before main, rather than by the first hook that needs it.
     policy.init();
     transport.init(sys.getpid());
-    _ = __register_atfork(null, null, &forkChild, null);
+    _ = __register_atfork(&forkPrepare, &forkParent, &forkChild, null);
 }
 
 fn constructor() callconv(.c) void {

@@ -76,6 +76,8 @@ pub fn init(pid: i32) void {
 /// pthread_atfork child handler: the child starts with its own seq, drop count and lock, and keeps
 /// its copy of the parent's connection (see the module comment for why lines cannot interleave).
 pub fn resetAfterFork() void {
+    fork_pending.store(0, .release);
+    low_fd_holders.store(0, .release);
     // The child's first send may wait the timeout again rather than drop at once: most fork
     // children exec, and a drop count does not survive the exec.
     stalled.store(false, .release);
@@ -88,6 +90,48 @@ pub fn resetAfterFork() void {
     // The cached tid is not adopted here: thread-local storage is reached through
     // __tls_get_addr, a page fault in a fork child, and most fork children only exec.
     state_pid.store(sys.getpid(), .release);
+}
+
+/// Threads between socket() and the move of the new socket above fd 900, and whether a fork is
+/// waiting for them: a fork child must not inherit a socket of the shim at a low descriptor
+/// (its next open() would get another number than without the shim).
+var low_fd_holders = std.atomic.Value(u32).init(0);
+var fork_pending = std.atomic.Value(u32).init(0);
+/// Bound of each wait on the other side (yields): a thread stopped in the window must not stop
+/// a fork, a fork must not stop a send, for longer than about a millisecond.
+const low_fd_wait_rounds: u32 = 1000;
+
+/// pthread_atfork prepare handler: new sockets wait while the fork is made, and the fork waits
+/// (bounded) for those already being created.
+pub fn beforeFork() void {
+    fork_pending.store(1, .release);
+    var rounds: u32 = 0;
+    while (low_fd_holders.load(.acquire) != 0 and rounds < low_fd_wait_rounds) : (rounds += 1) {
+        _ = linux.sched_yield();
+    }
+}
+
+/// pthread_atfork parent handler.
+pub fn afterForkParent() void {
+    fork_pending.store(0, .release);
+}
+
+fn enterLowFdWindow() void {
+    var rounds: u32 = 0;
+    while (rounds < low_fd_wait_rounds) : (rounds += 1) {
+        if (fork_pending.load(.acquire) == 0) {
+            _ = low_fd_holders.fetchAdd(1, .acq_rel);
+            if (fork_pending.load(.acquire) == 0) return;
+            _ = low_fd_holders.fetchSub(1, .acq_rel);
+        }
+        _ = linux.sched_yield();
+    }
+    // A fork that did not finish within the bound (a stopped thread): go on regardless.
+    _ = low_fd_holders.fetchAdd(1, .acq_rel);
+}
+
+fn leaveLowFdWindow() void {
+    _ = low_fd_holders.fetchSub(1, .acq_rel);
 }
 
 /// Cheap check before encoding: while the collector is unreachable and no reconnect is due, the
@@ -105,8 +149,7 @@ pub fn admit(pid: i32) bool {
 
 /// Sends an Exec event. A process that has no connection yet (nor one inherited from its parent,
 /// the common case for a shell's forked child) sends it on a one-shot connection: it is about to
-/// be replaced by the exec, so placing a socket above fd 900 and recording its identity would be
-/// wasted system calls.
+/// be replaced by the exec, so recording a connection's identity would be wasted system calls.
 pub fn sendBeforeExec(w: *json.Writer, process: sys.Ids) void {
     if (process.pid != state_pid.load(.acquire) or connected.load(.acquire)) {
         send(w, process);
@@ -245,7 +288,7 @@ fn ensureConnected() bool {
     }
     const now = sys.monotonicNs();
     if (now < retry_at.load(.monotonic)) return false;
-    const fd = openConnection(false) orelse {
+    const fd = openConnection() orelse {
         const pause = @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms;
         retry_at.store(now + pause, .monotonic);
         return false;
@@ -274,13 +317,25 @@ fn singleMessageMax(fd: i32) u32 {
     return @min(half, piece_max);
 }
 
-/// A connected socket to the collector, or null. `low_fd_ok` skips moving it above fd 900
-/// (one-shot connections are closed before the hook returns).
-fn openConnection(low_fd_ok: bool) ?i32 {
+/// A connected socket to the collector at fd 900 or above, or null. It is moved up at once,
+/// before the (possibly blocking) connect: while it sits at a low number, an open() of another
+/// thread gets a different descriptor than without the shim, and a fork child inherits it.
+fn openConnection() ?i32 {
     const cfg = &config.current;
+    enterLowFdWindow();
     const rc = linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0);
-    if (sys.errnoOf(rc) != 0) return null;
+    if (sys.errnoOf(rc) != 0) {
+        leaveLowFdWindow();
+        return null;
+    }
     var fd: i32 = @intCast(rc);
+    const high = linux.fcntl(fd, F_DUPFD_CLOEXEC, fd_floor);
+    // With RLIMIT_NOFILE <= 900 the socket stays where it is.
+    if (sys.errnoOf(high) == 0) {
+        sys.close(fd);
+        fd = @intCast(high);
+    }
+    leaveLowFdWindow();
     // The timeout also bounds connect(), which blocks when a stalled collector's backlog is full.
     const ms = cfg.send_timeout_ms;
     const tv: linux.timeval = .{ .sec = @intCast(ms / 1000), .usec = @intCast((ms % 1000) * 1000) };
@@ -297,14 +352,6 @@ fn openConnection(low_fd_ok: bool) ?i32 {
     if (sys.errnoOf(linux.connect(fd, &addr, len)) != 0) {
         sys.close(fd);
         return null;
-    }
-    if (!low_fd_ok) {
-        const high = linux.fcntl(fd, F_DUPFD_CLOEXEC, fd_floor);
-        // With RLIMIT_NOFILE <= 900 the socket stays where it is.
-        if (sys.errnoOf(high) == 0) {
-            sys.close(fd);
-            fd = @intCast(high);
-        }
     }
     return fd;
 }
@@ -390,7 +437,7 @@ fn sendAll(fd: i32, bytes: []const u8, wait: bool) Sent {
 /// Sends a line on a connection of its own, closed right after (a timeout can cut the line only
 /// there, as the last thing on it). `wait` false: no waiting for room before the first byte.
 fn sendOneShot(bytes: []const u8, wait: bool) bool {
-    const fd = openConnection(true) orelse return false;
+    const fd = openConnection() orelse return false;
     defer sys.close(fd);
     return sendAll(fd, bytes, wait).bytes == bytes.len;
 }

@@ -336,6 +336,63 @@ int main(int argc, char **argv) {
 `;
 
 /**
+ * \`lowfd N\`: two threads keep exec'ing a missing program with a 40 KiB argument (lines too long
+ * for the shared connection: one-shot connections) while the main thread forks N children; each
+ * child reports whether it holds a socket below fd 64 and whether its first open() got fd 3.
+ * Prints \`children=N low_socket=A first_open_not_3=B\`.
+ */
+export const LOW_FD_SOURCE = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static volatile int stop;
+static void *worker(void *unused) {
+  (void)unused;
+  char *big = malloc(40001);
+  memset(big, 'q', 40000);
+  big[40000] = 0;
+  while (!stop) {
+    char *av[] = {"/nonexistent/lowfd", big, NULL};
+    execv(av[0], av);
+  }
+  return NULL;
+}
+int main(int argc, char **argv) {
+  int forks = atoi(argv[1]);
+  close(open("/dev/null", O_RDONLY));
+  pthread_t threads[2];
+  for (int t = 0; t < 2; t++) pthread_create(&threads[t], NULL, worker, NULL);
+  int low = 0, moved = 0;
+  for (int i = 0; i < forks; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int extra = 0;
+      struct stat st;
+      for (int fd = 3; fd < 64; fd++) if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) extra++;
+      int fd = open("/dev/null", O_RDONLY);
+      _exit((extra ? 1 : 0) | (fd != 3 ? 2 : 0));
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) {
+      low += WEXITSTATUS(status) & 1;
+      moved += (WEXITSTATUS(status) >> 1) & 1;
+    }
+  }
+  stop = 1;
+  for (int t = 0; t < 2; t++) pthread_join(threads[t], NULL);
+  printf("children=%d low_socket=%d first_open_not_3=%d\\n", forks, low, moved);
+  return 0;
+}
+`;
+
+/**
  * `signals PATH N`: a 200 us interval timer whose SIGALRM handler opens and closes /dev/null,
  * while the main thread opens PATH N times. Prints how often the handler ran.
  */
