@@ -8,6 +8,7 @@ const transport = @import("transport.zig");
 const slots = @import("slots.zig");
 const sys = @import("sys.zig");
 const policy = @import("policy.zig");
+const process_id = @import("process_id.zig");
 
 /// 0 not started, 1 in progress, 2 ready.
 var state = std.atomic.Value(u8).init(0);
@@ -38,6 +39,7 @@ fn forkParent() callconv(.c) void {
 }
 
 fn forkChild() callconv(.c) void {
+    process_id.afterFork(sys.getpid());
     slots.resetAfterFork();
     policy.resetAfterFork();
     transport.resetAfterFork();
@@ -76,7 +78,8 @@ fn start() void {
     config.load(&config.current, envp, self);
     // The policy file is read here, before main, rather than by the first hook that needs it.
     policy.init();
-    transport.init(sys.getpid());
+    process_id.init();
+    transport.init();
     _ = __register_atfork(&forkPrepare, &forkParent, &forkChild, null);
 }
 

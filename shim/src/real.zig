@@ -54,6 +54,10 @@ pub const Fns = extern struct {
     setregid: ?*const fn (u32, u32) callconv(.c) c_int = null,
     setresuid: ?*const fn (u32, u32, u32) callconv(.c) c_int = null,
     setresgid: ?*const fn (u32, u32, u32) callconv(.c) c_int = null,
+
+    // Only their addresses are used, by the naked hooks in clone_hooks.zig (clone is variadic).
+    vfork: ?*const fn () callconv(.c) c_int = null,
+    clone: ?*const fn () callconv(.c) c_int = null,
 };
 
 pub var fns: Fns = .{};

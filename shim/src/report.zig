@@ -8,12 +8,14 @@ const config = @import("config.zig");
 const transport = @import("transport.zig");
 const lifecycle = @import("lifecycle.zig");
 const ids_mod = @import("ids.zig");
+const process_id = @import("process_id.zig");
 
 /// Encodes and sends one event. `payload` has `fn write(self, *json.Writer) void` that writes the
 /// payload's fields (without braces). Never changes errno: only raw syscalls are made.
 pub fn emit(event_type: event.EventType, payload: anytype) void {
     if (!lifecycle.ready()) return;
-    const pid = sys.getpid();
+    // Exec events read the pid from the kernel: most come from fork children (process_id.fresh).
+    const pid = if (event_type == .Exec) process_id.fresh() else process_id.current();
     if (!transport.admit(pid)) return;
     // One clock read per event: the timestamp, and the age of the cached ppid. Exec events read
     // it with a system call (sys.realtimeBySyscall says why).

@@ -8,6 +8,7 @@ comptime {
     _ = @import("open_hooks.zig");
     _ = @import("connect_hooks.zig");
     _ = @import("cred_hooks.zig");
+    _ = @import("clone_hooks.zig");
 }
 
 /// A panic would kill the audited program, so no code path may reach one: release builds have no

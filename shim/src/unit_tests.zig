@@ -10,4 +10,5 @@ test {
     _ = @import("open_flags.zig");
     _ = @import("sockaddr.zig");
     _ = @import("policy.zig");
+    _ = @import("process_id.zig");
 }

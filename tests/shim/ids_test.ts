@@ -1,12 +1,14 @@
 /**
  * The process ids on events stay true when they change: uid/gid after set*id calls (the shim
- * caches them between changes), and tid per thread and per forked process.
+ * caches them between changes), tid per thread and per forked process, and the pid, which the
+ * shim caches too, of children made every way a process can be made.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
-import { eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
+import { CHILD_PID_SOURCE } from "./programs.ts";
 
 Deno.test("events after setresgid/setresuid carry the new gid and uid", {
   ignore: Deno.uid() !== 0,
@@ -101,3 +103,35 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
   assertEquals(orphan.pid, before.pid);
   assertEquals(orphan.ppid !== parent.pid, true, `ppid ${orphan.ppid} is the exited parent`);
 });
+
+const childMakers = [
+  { mode: "vfork", how: "vfork (runs on the parent's memory)" },
+  { mode: "clone-vm", how: "clone with CLONE_VM (runs on the parent's memory)" },
+  { mode: "_Fork", how: "_Fork (runs no fork handlers)" },
+  { mode: "raw-fork", how: "the raw fork system call (runs no fork handlers)" },
+];
+
+for (const { mode, how } of childMakers) {
+  Deno.test(`a child made by ${how} reports with its own pid, its parent with its own`, async () => {
+    const program = await compileC(CHILD_PID_SOURCE);
+    await using collector = await startTestCollector();
+    await using temp = await tempDir("shim-child-pid-");
+    const session = `child-pid-${mode.replace("_", "")}`;
+    const result = await runUnderShim([program, mode, temp.path], {
+      socket: collector.socket,
+      session,
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const [parent, child] = result.stdout.trim().split(" ").map(Number);
+    const names = ["parent-before", "child", "parent-after"];
+    const pidOfOpen = (events: StoredLine[], name: string) =>
+      eventsOf(events, "Open").find((e) => payloadOf(e).path === join(temp.path, name))
+        ?.process as { pid: number } | undefined;
+    const events = await waitForShimEvents(
+      collector,
+      session,
+      (events) => names.every((name) => pidOfOpen(events, name) !== undefined),
+    );
+    assertEquals(names.map((name) => pidOfOpen(events, name)?.pid), [parent, child, parent]);
+  });
+}

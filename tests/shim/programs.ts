@@ -562,3 +562,111 @@ int main(int argc, char **argv) {
   return opened ? 0 : 1;
 }
 `;
+
+/**
+ * `child_pid MODE DIR`: opens DIR/parent-before, makes a child by MODE (vfork, clone-vm: clone
+ * with CLONE_VM | CLONE_VFORK, _Fork, raw-fork: the fork system call through syscall()) that opens
+ * DIR/child and exits, waits for it, opens DIR/parent-after and prints "PARENT CHILD" pids.
+ * None of these children runs glibc's fork handlers; the first two run on the parent's memory.
+ */
+export const CHILD_PID_SOURCE = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+pid_t _Fork(void);
+static char path[512];
+static char child_path[512];
+static int child_open(void *arg) {
+  (void)arg;
+  close(open(child_path, O_RDONLY | O_CREAT, 0600));
+  return 0;
+}
+int main(int argc, char **argv) {
+  if (argc < 3) return 64;
+  snprintf(path, sizeof path, "%s/parent-before", argv[2]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  snprintf(child_path, sizeof child_path, "%s/child", argv[2]);
+  pid_t pid = -1;
+  if (!strcmp(argv[1], "vfork")) {
+    pid = vfork();
+    if (pid == 0) { child_open(NULL); _exit(0); }
+  } else if (!strcmp(argv[1], "clone-vm")) {
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    pid = clone(child_open, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+  } else if (!strcmp(argv[1], "_Fork")) {
+    pid = _Fork();
+    if (pid == 0) { child_open(NULL); _exit(0); }
+  } else if (!strcmp(argv[1], "raw-fork")) {
+    pid = (pid_t)syscall(SYS_fork);
+    if (pid == 0) { child_open(NULL); syscall(SYS_exit_group, 0); }
+  }
+  if (pid < 0) return 65;
+  int status;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 66;
+  snprintf(path, sizeof path, "%s/parent-after", argv[2]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  printf("%d %d\\n", (int)getpid(), (int)pid);
+  return 0;
+}
+`;
+
+/**
+ * `takeover MODE DIR`: opens DIR/first, then puts a descriptor of its own on every fd from 900 to
+ * 1023 with dup2 and opens DIR/after. MODE socket: one end of a socketpair (the other end must
+ * receive nothing; prints the bytes it got). MODE marked-eventfd: an eventfd given O_APPEND |
+ * O_NOATIME, so that its file status flags are exactly those the shim marks its connection with
+ * (a regular file cannot match: open() adds O_LARGEFILE); every fd from 900 up must still be
+ * that eventfd (prints how many are not).
+ */
+export const TAKEOVER_SOURCE = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 3) return 64;
+  char path[512];
+  snprintf(path, sizeof path, "%s/first", argv[2]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  int mine, peer = -1;
+  if (!strcmp(argv[1], "socket")) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 65;
+    mine = sv[0];
+    peer = sv[1];
+  } else {
+    mine = eventfd(0, 0);
+    if (mine < 0 || fcntl(mine, F_SETFL, O_APPEND | O_NOATIME) != 0) return 67;
+    if (fcntl(mine, F_GETFL) != (O_RDWR | O_APPEND | O_NOATIME)) return 68;
+  }
+  if (mine < 0) return 66;
+  for (int fd = 900; fd < 1024; fd++) dup2(mine, fd);
+  snprintf(path, sizeof path, "%s/after", argv[2]);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+  if (peer >= 0) {
+    char buf[4096];
+    ssize_t got = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+    printf("%zd\\n", got < 0 ? 0 : got);
+  } else {
+    struct stat own, seen;
+    if (fstat(mine, &own) != 0) return 69;
+    int replaced = 0;
+    for (int fd = 900; fd < 1024; fd++) {
+      if (fstat(fd, &seen) != 0 || seen.st_dev != own.st_dev || seen.st_ino != own.st_ino) replaced++;
+    }
+    printf("%d\\n", replaced);
+  }
+  return 0;
+}
+`;

@@ -20,6 +20,7 @@ import {
   FD_REUSE_SOURCE,
   OTHER_PRELOAD_SOURCE,
   SIGNALS_SOURCE,
+  TAKEOVER_SOURCE,
   THREADS_SOURCE,
 } from "./programs.ts";
 
@@ -96,6 +97,41 @@ Deno.test("close_range and dup2 over the shim's socket put no audit bytes in the
   for (const name of ["first", "after-close-range", "victim", "after-dup2", "last"]) {
     assert(paths.includes(join(dir, name)), `${name} was reported`);
   }
+});
+
+Deno.test("a socket of the program dup2()ed over the shim's descriptor receives no audit bytes", async () => {
+  const program = await compileC(TAKEOVER_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-takeover-");
+  const result = await runUnderShim([program, "socket", temp.path], {
+    socket: collector.socket,
+    session: "takeover-socket",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stdout.trim(), "0", "bytes the program's socket received");
+  const events = await waitForShimEvents(
+    collector,
+    "takeover-socket",
+    (events) => pathsOf(events).includes(join(temp.path, "after")),
+  );
+  assert(pathsOf(events).includes(join(temp.path, "first")));
+});
+
+Deno.test("a descriptor of the program with the shim's connection flags, put on its number, is left alone", async () => {
+  const program = await compileC(TAKEOVER_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-takeover-");
+  const result = await runUnderShim([program, "marked-eventfd", temp.path], {
+    socket: collector.socket,
+    session: "takeover-file",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stdout.trim(), "0", "descriptors from 900 up no longer the program's");
+  await waitForShimEvents(
+    collector,
+    "takeover-file",
+    (events) => pathsOf(events).includes(join(temp.path, "after")),
+  );
 });
 
 Deno.test("env -i gets LD_PRELOAD and CONTAINAI_* put back, so its children stay audited", async () => {
