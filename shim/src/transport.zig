@@ -8,13 +8,15 @@
 //! - The socket is O_CLOEXEC, moved to fd >= 900, and before each use checked with fstat against
 //!   the device/inode recorded at connect: if the program closed it or dup2()ed something over it,
 //!   the fd is left alone (it is the program's now) and a new connection is made.
-//! - A fork child keeps its copy of the parent's connection and gets a fresh lock, seq and drop
-//!   count (pthread_atfork): a shell's child then reports its exec without a socket, connect and
-//!   close of its own (and the collector without an accept). Parent and children write whole lines
-//!   on one stream; a line is never split because every line sent on a connection fits in one
-//!   kernel message (`line_max`), larger lines go on a one-shot connection. A process whose pid
-//!   does not match the state (a vfork child sharing the parent's memory, or a raw clone) never
-//!   touches the shared state and sends on a one-shot connection.
+//! - A fork child never writes on its parent's connection (issue 4, rule 5): the pthread_atfork
+//!   child handler gives it a fresh lock, seq and drop count and no connection. Its copy of the
+//!   parent's socket is closed when it makes a connection of its own, or by its exec (O_CLOEXEC),
+//!   whichever comes first: a shell's child that only execs sends its Exec event on a one-shot
+//!   connection and never pays for the close. A line goes on the process connection only when it
+//!   fits one kernel message (`line_max`), so a timeout can never leave half a line on it; larger
+//!   lines go on a one-shot connection. A process that does not own the state (a vfork child
+//!   sharing the parent's memory, a child of _Fork or of a raw fork or clone) never touches it and
+//!   sends on one-shot connections.
 //! - Collector restarted: a send that finds the connection broken goes once more on a new one.
 //! - Collector absent: a reconnect is tried at most once per CONTAINAI_AUDIT_RECONNECT_MS; events
 //!   in between are counted as dropped without being encoded. Collector stalled: the first send
@@ -51,15 +53,19 @@ var retry_at = std.atomic.Value(u64).init(0);
 // Guarded by lock_word. conn_fd is set to -1 by `init`, before any use: a non-zero initial
 // value would put it in a .data section, a page fault in every process.
 var conn_fd: i32 = 0;
+/// Device and inode of conn_fd's socket; in a fork child until it connects, of `inherited_fd`'s.
 var conn_dev: u64 = 0;
 var conn_ino: u64 = 0;
+/// In a fork child: its copy of the parent's connection, never written on; closed when the child
+/// makes its own connection (the exec closes it otherwise). -1 when none (set by `init`).
+var inherited_fd: i32 = 0;
 /// The connection's file status flags with the shim's mark (`markConnection`), or 0.
 var conn_marked_flags: usize = 0;
-/// The longest line one send() on conn_fd queues as a single kernel message (one skb), so that it
-/// cannot interleave with lines other processes write on the same connection: a Unix stream send
-/// is cut into pieces of at most min(SO_SNDBUF / 2 - 64, about 36 KiB) (net/unix/af_unix.c,
-/// unix_stream_sendmsg), each queued whole. Read from the socket at connect; 0 = unknown, then
-/// every line goes on a one-shot connection.
+/// The longest line one send() on conn_fd queues as a single kernel message (one skb), so that a
+/// send is queued whole or not at all and a timeout never leaves part of a line on the
+/// connection: a Unix stream send is cut into pieces of at most min(SO_SNDBUF / 2 - 64, about
+/// 36 KiB) (net/unix/af_unix.c, unix_stream_sendmsg), each queued whole. Read from the socket at
+/// connect; 0 = unknown, then every line goes on a one-shot connection.
 var line_max: u32 = 0;
 /// The ~36 KiB piece limit minus the page-sized linear part, which is smaller on some kernels.
 const piece_max: u32 = 32 * 1024;
@@ -72,11 +78,19 @@ var foreign_seq = [_]std.atomic.Value(u64){.init(0)} ** foreign_count;
 
 pub fn init() void {
     conn_fd = -1;
+    inherited_fd = -1;
 }
 
-/// pthread_atfork child handler: the child starts with its own seq, drop count and lock, and keeps
-/// its copy of the parent's connection (see the module comment for why lines cannot interleave).
+/// pthread_atfork child handler: the child starts with its own seq, drop count and lock, and no
+/// connection: it never writes on its parent's (the module comment says when the copy is closed).
 pub fn resetAfterFork() void {
+    // Closing the copy here would cost every fork child two system calls (the identity check and
+    // the close); most of them exec, which closes it for free.
+    if (conn_fd >= 0) inherited_fd = conn_fd;
+    conn_fd = -1;
+    conn_marked_flags = 0;
+    line_max = 0;
+    connected.store(false, .release);
     fork_pending.store(0, .release);
     low_fd_holders.store(0, .release);
     // The child's first send may wait the timeout again rather than drop at once: most fork
@@ -147,9 +161,9 @@ pub fn admit(pid: i32) bool {
     return false;
 }
 
-/// Sends an Exec event. A process that has no connection yet (nor one inherited from its parent,
-/// the common case for a shell's forked child) sends it on a one-shot connection: it is about to
-/// be replaced by the exec, so recording a connection's identity would be wasted system calls.
+/// Sends an Exec event. A process that has no connection yet (the common case: a shell's forked
+/// child) sends it on a one-shot connection: it is about to be replaced by the exec, so recording
+/// a connection's identity would be wasted system calls.
 pub fn sendBeforeExec(w: *json.Writer, process: sys.Ids) void {
     if (!process_id.isOwner(process.pid) or connected.load(.acquire)) {
         send(w, process);
@@ -314,6 +328,7 @@ fn ensureConnected() bool {
     }
     const now = sys.monotonicNs();
     if (now < retry_at.load(.monotonic)) return false;
+    closeInherited();
     const fd = openConnection() orelse {
         const pause = @as(u64, config.current.reconnect_ms) * std.time.ns_per_ms;
         retry_at.store(now + pause, .monotonic);
@@ -332,6 +347,15 @@ fn ensureConnected() bool {
     stalled.store(false, .release);
     connected.store(true, .release);
     return true;
+}
+
+/// A fork child about to make its own connection closes its copy of the parent's, so that it
+/// holds one shim socket, not two. Only if it still is that socket: the program may have closed
+/// the number or put a descriptor of its own there.
+fn closeInherited() void {
+    if (inherited_fd < 0) return;
+    if (sameSocket(inherited_fd)) sys.close(inherited_fd);
+    inherited_fd = -1;
 }
 
 /// The longest line a send on `fd` queues as one kernel message; 0 when SO_SNDBUF is unreadable.
@@ -398,8 +422,7 @@ fn sendLine(bytes: []const u8) bool {
         if (sys.errnoOf(rc) == 0 and queued > 0) return false;
         wait = sys.errnoOf(rc) == 0;
     }
-    // The connection may be shared with fork children (or the parent): a line that would be
-    // queued in pieces could interleave with theirs.
+    // A line queued in pieces could be cut by the timeout, leaving half a line on the connection.
     if (bytes.len > line_max) {
         if (sendOneShot(bytes, wait)) return true;
         // Most likely the collector's backlog is full: later lines drop at once, as above.

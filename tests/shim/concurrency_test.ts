@@ -1,12 +1,20 @@
 /**
  * Whole lines under concurrency: many threads share one connection without interleaving or
- * losing lines; forked children report on the connection they inherit (lines that could be split
- * go on a connection of their own), vforked ones on one-shot connections, each with its own seq.
+ * losing lines; forked children report on connections of their own, never on their parent's
+ * (issue 4, rule 5), vforked ones on one-shot connections, each with its own seq.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { readJsonLines, startTestCollector, type StoredLine } from "../support/collector.ts";
-import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
+import {
+  compileC,
+  eventsOf,
+  payloadOf,
+  requireProgram,
+  runUnderShim,
+  shimEnv,
+  waitForShimEvents,
+} from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
 import {
   FORK_STORM_SOURCE,
@@ -50,7 +58,7 @@ Deno.test("32 threads x 2000 opens arrive as exactly 64,000 whole, valid events"
   assert(opens.every((e) => e.dropped === undefined));
 });
 
-Deno.test("200 forked children report with their own pid and seq from 0 on the inherited socket", async () => {
+Deno.test("200 forked children report with their own pid and seq from 0, each on its own socket", async () => {
   const program = await compileC(FORK_STORM_SOURCE);
   await using collector = await startTestCollector();
   await using temp = await tempDir("shim-fork-");
@@ -75,17 +83,67 @@ Deno.test("200 forked children report with their own pid and seq from 0 on the i
   assert(children.every((e) => e.seq === 0), "each child counts its own events from 0");
   const ids = children.map((e) => e.process as { pid: number; tid: number });
   assert(ids.every((p) => p.tid === p.pid), "a forked child reports its own tid");
-  // Each process lists the sockets at fd 900 and above: the children hold the parent's only.
+  // Each process lists the sockets at fd 900 and above after its open: a child holds one, its
+  // own (its copy of the parent's was closed when it connected).
   const lines = result.stdout.trim().split("\n").map((line) => line.split(" "));
   const parentSockets = lines.filter(([who]) => who === "parent").map(([, , inode]) => inode);
   assertEquals(parentSockets.length, 1);
   const childSockets = lines.filter(([who]) => who === "child");
   assertEquals(childSockets.length, 200);
   assertEquals(new Set(childSockets.map(([, pid]) => pid)).size, 200);
-  assert(childSockets.every(([, , inode]) => inode === parentSockets[0]));
+  assertEquals(new Set(childSockets.map(([, , inode]) => inode)).size, 200);
+  assert(childSockets.every(([, , inode]) => inode !== parentSockets[0]));
 });
 
-Deno.test("parent and forked children sharing a connection never interleave lines, even 40 KiB ones", async () => {
+Deno.test("a forked child never writes on its parent's connection", async () => {
+  requireProgram("strace", "apt-get install strace");
+  const program = await compileC(SHARED_CONNECTION_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-rule5-");
+  const trace = join(temp.path, "trace");
+  const env = await shimEnv({ socket: collector.socket, session: "rule5" });
+  const injected = Object.entries(env).flatMap(([name, value]) => ["-E", `${name}=${value}`]);
+  // Small and 40 KiB exec lines: children send on their own connections and one-shot ones.
+  const out = await new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-y",
+      "-e",
+      "trace=sendto",
+      "-o",
+      trace,
+      ...injected,
+      "--",
+      program,
+      temp.path,
+      "8",
+      String(40 * 1024),
+    ],
+    env: { PATH: env.PATH },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  // "PID sendto(FD<socket:[INODE]>, ...": the sockets each process sent on.
+  const sentOn = new Map<string, Set<string>>();
+  for (const line of (await Deno.readTextFile(trace)).split("\n")) {
+    const match = /^(\d+) +sendto\(\d+<socket:\[(\d+)\]>/.exec(line);
+    if (!match) continue;
+    const sockets = sentOn.get(match[1]) ?? new Set<string>();
+    sockets.add(match[2]);
+    sentOn.set(match[1], sockets);
+  }
+  const [parent, ...children] = [...sentOn.keys()].sort((a, b) => Number(a) - Number(b));
+  assertEquals(children.length, 8, "every child sent");
+  const parentSockets = sentOn.get(parent)!;
+  for (const child of children) {
+    const shared = [...sentOn.get(child)!].filter((inode) => parentSockets.has(inode));
+    assertEquals(shared, [], `child ${child} wrote on the parent's connection`);
+  }
+});
+
+Deno.test("lines of a parent and its forked children never interleave, even 40 KiB ones", async () => {
   const program = await compileC(SHARED_CONNECTION_SOURCE);
   await using collector = await startTestCollector();
   await using temp = await tempDir("shim-shared-");

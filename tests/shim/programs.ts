@@ -275,8 +275,8 @@ int main(int argc, char **argv) {
 
 /**
  * `shared DIR N BIG`: the parent opens DIR/parent 400 times while N forked children each open
- * DIR/child-I 20 times and then exec /bin/true with one argument of BIG bytes. Parent and
- * children write on the same inherited connection; the large Exec lines must not interleave.
+ * DIR/child-I 20 times and then exec /bin/true with one argument of BIG bytes. Every line must
+ * arrive whole, none interleaved with another process's.
  */
 export const SHARED_CONNECTION_SOURCE = `
 #include <fcntl.h>
