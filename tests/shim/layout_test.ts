@@ -1,0 +1,127 @@
+/**
+ * The release library's layout (shim/layout.ld, docs/shim.md "Library layout"): it is loaded into
+ * every process and its hooks run in every fork child, so the pages it touches there are few and
+ * together, without giving up the hardening of the default layout.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { buildShim } from "../../toolchain/mod.ts";
+import {
+  DF_BIND_NOW,
+  DT_FLAGS,
+  type Elf,
+  PF_W,
+  PF_X,
+  PT_GNU_RELRO,
+  PT_GNU_STACK,
+  PT_LOAD,
+  readElf,
+} from "../support/elf.ts";
+
+/** The kernel maps up to this many bytes of a file around a page fault (fault_around_bytes). */
+const FAULT_AROUND_WINDOW = 64 * 1024;
+const PAGE = 4096;
+
+// The release build, whatever SHIM_TEST_LIBRARY points the other tests at: the layout is a
+// property of `deno task build`.
+let release: Promise<Elf> | undefined;
+function releaseLibrary(): Promise<Elf> {
+  release ??= buildShim({ quiet: true }).then(async (path) => readElf(await Deno.readFile(path)));
+  return release;
+}
+
+/** The symbols named `prefix` or `prefix.*` / `prefix__*` (Zig's names for statics, generics). */
+function symbolsStartingWith(
+  elf: Elf,
+  prefix: string,
+): { name: string; start: number; end: number }[] {
+  const found = elf.symbols
+    .filter((s) =>
+      s.name === prefix || s.name.startsWith(`${prefix}.`) ||
+      s.name.startsWith(`${prefix}__`)
+    )
+    .map((s) => ({ name: s.name, start: s.value, end: s.value + Math.max(s.size, 1) }));
+  assert(found.length > 0, `no symbol ${prefix} in the library`);
+  return found;
+}
+
+Deno.test("the shim has two loadable segments, one read-only and executable, one writable", async () => {
+  const elf = await releaseLibrary();
+  const loads = elf.segments.filter((s) => s.type === PT_LOAD);
+  assertEquals(loads.map((s) => s.flags & (PF_W | PF_X)), [PF_X, PF_W]);
+});
+
+Deno.test("the shim keeps RELRO over its relocated data, immediate binding and a non-executable stack", async () => {
+  const elf = await releaseLibrary();
+  const relro = elf.segments.find((s) => s.type === PT_GNU_RELRO);
+  assert(relro, "no PT_GNU_RELRO");
+  for (const name of [".data.rel.ro", ".init_array", ".dynamic", ".got", ".got.plt"]) {
+    const section = elf.sections.find((s) => s.name === name);
+    if (!section) continue;
+    assert(
+      section.addr >= relro.vaddr && section.addr + section.size <= relro.vaddr + relro.memSize,
+      `${name} is outside RELRO`,
+    );
+  }
+  const flags = elf.dynamic.find(([tag]) => tag === DT_FLAGS);
+  assert(flags && (flags[1] & DF_BIND_NOW) !== 0, "no BIND_NOW");
+  const stack = elf.segments.find((s) => s.type === PT_GNU_STACK);
+  assert(stack && (stack.flags & PF_X) === 0, "no PT_GNU_STACK, or an executable stack");
+});
+
+Deno.test("what a process start and an exec from a fork child read lies in the first 64 KiB", async () => {
+  const elf = await releaseLibrary();
+  // The loader's symbol lookups, the read-only data and the PLT.
+  for (const name of [".dynsym", ".gnu.hash", ".dynstr", ".rela.dyn", ".rodata", ".plt"]) {
+    const section = elf.sections.find((s) => s.name === name);
+    assert(section, `no ${name}`);
+    assert(section.addr + section.size <= FAULT_AROUND_WINDOW, `${name} ends past 64 KiB`);
+  }
+  // The constructor, the fork handlers and the path of an execve from a fork child.
+  const code = [
+    "lifecycle.constructor",
+    "lifecycle.start",
+    "lifecycle.forkPrepare",
+    "lifecycle.forkParent",
+    "lifecycle.forkChild",
+    "real.visitObject",
+    "policy.init",
+    "execve",
+    "envp.inspect",
+    "decision.decideExecAt",
+    "report.emit",
+    "event.begin",
+    "event.close",
+    "json.Writer.append",
+    "transport.send",
+    "transport.sendAll",
+  ];
+  for (const name of code) {
+    for (const symbol of symbolsStartingWith(elf, name)) {
+      assert(symbol.end <= FAULT_AROUND_WINDOW, `${symbol.name} ends past 64 KiB`);
+    }
+  }
+});
+
+Deno.test("the state written at process start and in a fork child shares one page, outside RELRO", async () => {
+  const elf = await releaseLibrary();
+  const state = [
+    "lifecycle.state",
+    "real.fns",
+    "sys.errno_offset",
+    "transport.conn_fd",
+    "transport.state_pid",
+    "transport.seq",
+    "transport.dropped",
+    "transport.lock_word",
+    "transport.fork_pending",
+    "slots.owners",
+    "policy.state",
+  ].flatMap((name) => symbolsStartingWith(elf, name));
+  const pages = new Set(
+    state.flatMap((s) => [Math.floor(s.start / PAGE), Math.floor((s.end - 1) / PAGE)]),
+  );
+  assertEquals(pages.size, 1, `state on pages ${[...pages].map((p) => p.toString(16))}`);
+  const relro = elf.segments.find((s) => s.type === PT_GNU_RELRO)!;
+  const [page] = pages;
+  assert(page * PAGE >= relro.vaddr + relro.memSize, "the state page is inside RELRO");
+});
