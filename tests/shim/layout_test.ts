@@ -16,6 +16,9 @@ import {
   PT_LOAD,
   readElf,
 } from "../support/elf.ts";
+import { runUnderShim } from "../support/shim.ts";
+import { tempDir } from "../support/temp_dir.ts";
+import { startTestCollector } from "../support/collector.ts";
 
 /** The kernel maps up to this many bytes of a file around a page fault (fault_around_bytes). */
 const FAULT_AROUND_WINDOW = 64 * 1024;
@@ -124,4 +127,55 @@ Deno.test("the state written at process start and in a fork child shares one pag
   const relro = elf.segments.find((s) => s.type === PT_GNU_RELRO)!;
   const [page] = pages;
   assert(page * PAGE >= relro.vaddr + relro.memSize, "the state page is inside RELRO");
+});
+
+const CANCEL_SOURCE = `
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void cleanup(void *arg) { (void)arg; fputs("cleanup ran\\n", stderr); }
+static void *worker(void *path) {
+  pthread_cleanup_push(cleanup, 0);
+  open((const char *)path, O_RDONLY); /* blocks: a FIFO without a writer */
+  pthread_cleanup_pop(0);
+  return 0;
+}
+int main(int argc, char **argv) {
+  (void)argc;
+  pthread_t thread;
+  pthread_create(&thread, 0, worker, argv[1]);
+  usleep(200000);
+  pthread_cancel(thread);
+  void *result;
+  pthread_join(thread, &result);
+  printf("cancelled=%d\\n", result == PTHREAD_CANCELED);
+  return 0;
+}
+`;
+
+Deno.test("a thread cancelled inside a hooked open unwinds through the shim and runs its cleanup", async () => {
+  await using temp = await tempDir("shim-cancel-");
+  // gcc, not zig cc: with -fexceptions the cleanup handler runs only if the unwinder (glibc's
+  // libgcc_s) finds unwind tables for every frame, the shim's hook included; without them it
+  // silently skips the handler.
+  const source = `${temp.path}/cancel.c`;
+  const program = `${temp.path}/cancel`;
+  await Deno.writeTextFile(source, CANCEL_SOURCE);
+  const built = await new Deno.Command("gcc", {
+    args: ["-O2", "-pthread", "-fexceptions", "-o", program, source],
+  }).output();
+  assert(built.success, new TextDecoder().decode(built.stderr));
+  const fifo = `${temp.path}/fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert(made.success, "mkfifo failed");
+  await using collector = await startTestCollector();
+  const result = await runUnderShim([program, fifo], {
+    socket: collector.socket,
+    session: "cancel",
+  });
+  assertEquals(
+    [result.code, result.signal, result.stdout, result.stderr],
+    [0, null, "cancelled=1\n", "cleanup ran\n"],
+  );
 });
