@@ -97,6 +97,7 @@ Deno.test("what a process start and an exec from a fork child read lies in the f
     "json.Writer.append",
     "transport.send",
     "transport.sendAll",
+    "process_id.current",
   ];
   for (const name of code) {
     for (const symbol of symbolsStartingWith(elf, name)) {
@@ -112,7 +113,9 @@ Deno.test("the state written at process start and in a fork child shares one pag
     "real.fns",
     "sys.errno_offset",
     "transport.conn_fd",
-    "transport.state_pid",
+    "process_id.owner",
+    "containai_shim_shared_vm",
+    "process_id.page",
     "transport.seq",
     "transport.dropped",
     "transport.lock_word",
