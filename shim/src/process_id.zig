@@ -78,7 +78,13 @@ pub fn current() i32 {
     if (pid != owner.load(.acquire) or address == page_failed) return pid;
     const cell_address = if (address == 0) makePage() else address;
     if (cell_address > page_failed and shared_vm.load(.acquire) == 0) {
-        cellAt(cell_address).store(pid, .release);
+        const cell = cellAt(cell_address);
+        cell.store(pid, .release);
+        // A signal handler may have forked since `pid` was read (between the getpid above and
+        // the store): its child resumes here, on a wiped page, with its parent's pid in `pid`.
+        // Stored unchecked, that pid would be the child's for every later event. One more
+        // getpid, once per process, proves the value; a fork after it wipes the child's page.
+        if (linux.getpid() != pid) cell.store(0, .release);
     }
     return pid;
 }
