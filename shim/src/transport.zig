@@ -283,7 +283,15 @@ fn unlock(tid: i32) void {
 /// Whether `fd` still holds the connection. With the flag signature (`marked`) one fcntl
 /// compares the file status flags; otherwise fstat compares device and inode.
 fn stillOurs(fd: i32) bool {
-    if (conn_marked_flags != 0) return linux.fcntl(fd, linux.F.GETFL, 0) == conn_marked_flags;
+    if (conn_marked_flags != 0) {
+        if (linux.fcntl(fd, linux.F.GETFL, 0) == conn_marked_flags) return true;
+        // Other flags do not prove another descriptor: the program may have changed the shim's
+        // own socket's flags (F_SETFL O_NONBLOCK on every descriptor it has). Taking that for a
+        // closed or replaced descriptor would leave the socket open, unused, at each such pass.
+        if (!sameSocket(fd)) return false;
+        conn_marked_flags = markConnection(fd);
+        return true;
+    }
     return sameSocket(fd);
 }
 
