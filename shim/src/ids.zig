@@ -44,9 +44,11 @@ fn tid(pid: i32) i32 {
 fn parent(pid: i32, now: u64) i32 {
     const cached = parent_value.load(.acquire);
     const cached_pid: i32 = @bitCast(@as(u32, @truncate(cached >> 32)));
-    if (cached_pid == pid and now -% parent_read_ns.load(.acquire) < parent_max_age_ns) {
-        return @bitCast(@as(u32, @truncate(cached)));
-    }
+    const cached_ppid: i32 = @bitCast(@as(u32, @truncate(cached)));
+    // A process is never its own parent: such an entry was written by a child that read this
+    // process's cached pid (a raw clone(CLONE_VM) child, docs/shim.md "Documented limits").
+    const fresh = now -% parent_read_ns.load(.acquire) < parent_max_age_ns;
+    if (cached_pid == pid and cached_ppid != pid and fresh) return cached_ppid;
     const ppid = linux.getppid();
     const packed_ids = @as(u64, @as(u32, @bitCast(pid))) << 32 | @as(u32, @bitCast(ppid));
     parent_value.store(packed_ids, .release);

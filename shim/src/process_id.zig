@@ -84,7 +84,11 @@ pub fn current() i32 {
         // the store): its child resumes here, on a wiped page, with its parent's pid in `pid`.
         // Stored unchecked, that pid would be the child's for every later event. One more
         // getpid, once per process, proves the value; a fork after it wipes the child's page.
-        if (linux.getpid() != pid) cell.store(0, .release);
+        const again = linux.getpid();
+        if (again != pid) {
+            cell.store(0, .release);
+            return again;
+        }
     }
     return pid;
 }

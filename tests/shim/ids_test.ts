@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
-import { CHILD_PID_SOURCE } from "./programs.ts";
+import { CHILD_PID_SOURCE, RAW_CLONE_VM_SOURCE } from "./programs.ts";
 
 Deno.test("events after setresgid/setresuid carry the new gid and uid", {
   ignore: Deno.uid() !== 0,
@@ -135,3 +135,25 @@ for (const { mode, how } of childMakers) {
     assertEquals(names.map((name) => pidOfOpen(events, name)?.pid), [parent, child, parent]);
   });
 }
+
+Deno.test("a raw clone(CLONE_VM) child never makes its parent report itself as its own parent", async () => {
+  const program = await compileC(RAW_CLONE_VM_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-raw-clone-");
+  const result = await runUnderShim([program, temp.path], {
+    socket: collector.socket,
+    session: "raw-clone-vm",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const processesOf = (events: StoredLine[], name: string) =>
+    eventsOf(events, "Open").filter((e) => payloadOf(e).path === join(temp.path, name))
+      .map((e) => e.process as { pid: number; ppid: number });
+  const events = await waitForShimEvents(
+    collector,
+    "raw-clone-vm",
+    (events) => processesOf(events, "P2").length === 20,
+  );
+  const [first] = processesOf(events, "P0");
+  const after = processesOf(events, "P2").map((p) => [p.pid, p.ppid]);
+  assertEquals(after, Array(20).fill([first.pid, first.ppid]));
+});

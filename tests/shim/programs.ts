@@ -670,3 +670,55 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+
+/**
+ * `raw_clone_vm DIR`: opens DIR/P0 and DIR/P1, then 20 times makes a child with a raw clone3
+ * system call (CLONE_VM | CLONE_VFORK, no libc wrapper, so no hook sees it) that opens DIR/child
+ * after 2 ms and exits, and opens DIR/P2 right after it. The child runs on the parent's memory
+ * and reads its cached ids.
+ */
+export const RAW_CLONE_VM_SOURCE = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static char dir[400];
+static void mark(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  close(open(path, O_RDONLY | O_CREAT, 0600));
+}
+int main(int argc, char **argv) {
+  if (argc < 2) return 64;
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  mark("P0");
+  mark("P1");
+  for (int i = 0; i < 20; i++) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_VM | CLONE_VFORK;
+    args.exit_signal = SIGCHLD;
+    long child;
+    /* Inline: the child runs on this stack while the parent waits, as with vfork. */
+    __asm__ volatile("syscall" : "=a"(child) : "0"((long)SYS_clone3), "D"(&args), "S"(sizeof args)
+                     : "rcx", "r11", "memory");
+    if (child == 0) {
+      /* Past the shim's 1 ms ppid cache: the child's event reads the ppid and caches it. */
+      struct timespec pause = {0, 2000000};
+      syscall(SYS_nanosleep, &pause, NULL);
+      mark("child");
+      syscall(SYS_exit, 0);
+    }
+    if (child < 0) return 65;
+    waitpid((pid_t)child, 0, 0);
+    mark("P2");
+  }
+  return 0;
+}
+`;
