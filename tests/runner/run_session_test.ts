@@ -168,7 +168,12 @@ Deno.test("a log dir that does not match the reused collector's is reported, not
     summary.log_problem,
     `no session log at ${wrong}/session-wrong-dir.jsonl: pass --log-dir with the collector's log directory`,
   );
-  assertEquals((await collector.readSession("wrong-dir")).at(-1)?.event_type, "Exit");
+  // The run could not read the log back, so it did not wait for its Exit to be stored.
+  const events = await collector.waitForEvents(
+    "wrong-dir",
+    (events) => events.some((event) => event.event_type === "Exit"),
+  );
+  assertEquals(events.at(-1)?.event_type, "Exit");
 });
 
 Deno.test("an environment larger than the collector's line limit still gives a stored, truncated Exec", async () => {
