@@ -204,8 +204,9 @@ pub fn send(w: *json.Writer, ids: sys.Ids) void {
         sendNested(w);
         return;
     }
+    // Held from here on, except in the child of a fork() made by a signal handler that interrupted
+    // this hook: its fork handler freed the lock, and the child (one thread) finishes the send.
     defer unlock(ids.tid);
-    _ = sys.invariant(lock_word.load(.monotonic) == ids.tid);
     const n = seq.fetchAdd(1, .monotonic);
     if (!ensureConnected()) {
         _ = dropped.fetchAdd(1, .monotonic);
@@ -420,7 +421,10 @@ fn openConnection() ?i32 {
 /// on a one-shot connection, where a timeout can cut it as the last thing on that connection.
 /// The partial-write handling below is kept for a kernel that splits anyway.
 fn sendLine(bytes: []const u8) bool {
-    if (!sys.invariant(conn_fd >= 0 and bytes.len > 0 and bytes[bytes.len - 1] == '\n')) return false;
+    if (!sys.invariant(bytes.len > 0 and bytes[bytes.len - 1] == '\n')) return false;
+    // Connected by the caller; only a fork() made by a signal handler that interrupted this send
+    // resets it in the child, which then retries on a connection of its own (see `send`).
+    if (conn_fd < 0) return false;
     var wait = true;
     if (stalled.load(.monotonic)) {
         // Stalled: drop without trying until the collector has read everything queued, so that a
