@@ -85,7 +85,7 @@ export const DEFAULT_CONFIG: Readonly<CollectorConfig> = Object.freeze({
   idleFileMs: 60_000,
   maxConnections: 4096,
   partialLineTimeoutMs: 30_000,
-  maxBufferBytes: 32 * 1024 * 1024,
+  maxBufferBytes: 16 * 1024 * 1024,
   statsIntervalMs: 10_000,
   rejectRecordsPerSecond: 100,
   shutdownDrainMs: 3000,
