@@ -5,9 +5,11 @@
 //!   the owner's tid; it is never waited on by its own holder (a signal handler that emits while
 //!   its thread holds the lock sends on a one-shot connection instead) and it is reset in a fork
 //!   child, so it can never deadlock across fork or signals. Waiting for it is bounded.
-//! - The socket is O_CLOEXEC, moved to fd >= 900, and before each use checked with fstat against
-//!   the device/inode recorded at connect: if the program closed it or dup2()ed something over it,
-//!   the fd is left alone (it is the program's now) and a new connection is made.
+//! - The socket is O_CLOEXEC, moved to fd >= 900, and before each use checked with one
+//!   fcntl(F_GETFL) against the status flags the shim marked it with at connect (`markConnection`;
+//!   fstat of device and inode when the flags differ or could not be set): if the program closed
+//!   it or dup2()ed something over it, the fd is left alone (it is the program's now) and a new
+//!   connection is made. Nothing is closed without the device/inode proof.
 //! - A fork child never writes on its parent's connection (issue 4, rule 5): the pthread_atfork
 //!   child handler gives it a fresh lock, seq and drop count and no connection. Its copy of the
 //!   parent's socket is closed when it makes a connection of its own, or by its exec (O_CLOEXEC),
