@@ -10,6 +10,12 @@ import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "
 import { tempDir } from "../support/temp_dir.ts";
 import { CHILD_PID_SOURCE, RAW_CLONE_VM_SOURCE } from "./programs.ts";
 
+/** The process of each Open event of `path`, in log order. */
+function openersOf(events: StoredLine[], path: string): { pid: number; ppid: number }[] {
+  return eventsOf(events, "Open").filter((e) => payloadOf(e).path === path)
+    .map((e) => e.process as { pid: number; ppid: number });
+}
+
 Deno.test("events after setresgid/setresuid carry the new gid and uid", {
   ignore: Deno.uid() !== 0,
 }, async () => {
@@ -83,21 +89,19 @@ Deno.test("a child whose parent exited reports its new parent, not the old one",
     session: "orphan",
   });
   assertEquals(result.code, 0, result.stderr);
-  const opened = (events: StoredLine[], path: string) =>
-    eventsOf(events, "Open").find((x) => payloadOf(x).path === path);
   const events = await waitForShimEvents(
     collector,
     "orphan",
     // The parent reported on its own connection, which the collector may store after the child's.
     (e) =>
-      opened(e, parentFile) !== undefined &&
-      (opened(e, marker) !== undefined || opened(e, stuck) !== undefined),
+      openersOf(e, parentFile).length > 0 &&
+      (openersOf(e, marker).length > 0 || openersOf(e, stuck).length > 0),
     { timeoutMs: 40_000 },
   );
-  assertEquals(opened(events, stuck), undefined, "the child still saw its parent after 30 s");
-  const parent = opened(events, parentFile)!.process as { pid: number };
-  const orphan = opened(events, marker)!.process as { pid: number; ppid: number };
-  const before = opened(events, early)!.process as { pid: number; ppid: number };
+  assertEquals(openersOf(events, stuck), [], "the child still saw its parent after 30 s");
+  const [parent] = openersOf(events, parentFile);
+  const [orphan] = openersOf(events, marker);
+  const [before] = openersOf(events, early);
   // While the parent lived the child reported it; after it exited, no longer.
   assertEquals(before.ppid, parent.pid);
   assertEquals(orphan.pid, before.pid);
@@ -125,14 +129,13 @@ for (const { mode, how } of childMakers) {
     const [parent, child] = result.stdout.trim().split(" ").map(Number);
     const names = ["parent-before", "child", "parent-after"];
     const pidOfOpen = (events: StoredLine[], name: string) =>
-      eventsOf(events, "Open").find((e) => payloadOf(e).path === join(temp.path, name))
-        ?.process as { pid: number } | undefined;
+      openersOf(events, join(temp.path, name))[0]?.pid;
     const events = await waitForShimEvents(
       collector,
       session,
       (events) => names.every((name) => pidOfOpen(events, name) !== undefined),
     );
-    assertEquals(names.map((name) => pidOfOpen(events, name)?.pid), [parent, child, parent]);
+    assertEquals(names.map((name) => pidOfOpen(events, name)), [parent, child, parent]);
   });
 }
 
@@ -145,15 +148,12 @@ Deno.test("a raw clone(CLONE_VM) child never makes its parent report itself as i
     session: "raw-clone-vm",
   });
   assertEquals(result.code, 0, result.stderr);
-  const processesOf = (events: StoredLine[], name: string) =>
-    eventsOf(events, "Open").filter((e) => payloadOf(e).path === join(temp.path, name))
-      .map((e) => e.process as { pid: number; ppid: number });
   const events = await waitForShimEvents(
     collector,
     "raw-clone-vm",
-    (events) => processesOf(events, "P2").length === 20,
+    (events) => openersOf(events, join(temp.path, "P2")).length === 20,
   );
-  const [first] = processesOf(events, "P0");
-  const after = processesOf(events, "P2").map((p) => [p.pid, p.ppid]);
+  const [first] = openersOf(events, join(temp.path, "P0"));
+  const after = openersOf(events, join(temp.path, "P2")).map((p) => [p.pid, p.ppid]);
   assertEquals(after, Array(20).fill([first.pid, first.ppid]));
 });
