@@ -36,9 +36,13 @@ export async function compileHelper(name: string, options: CompileHelperOptions)
       ...zig.prefix,
       "cc",
       "-O2",
-      ...(options.shared ? ["-shared", "-fPIC"] : []),
+      // Bound at load, like the shim (-z now): a lazily bound import is looked up and its GOT
+      // entry written (a copy-on-write fault) again in every fork child that calls it.
+      ...(options.shared ? ["-shared", "-fPIC", "-Wl,-z,now"] : []),
       "-target",
-      "x86_64-linux-gnu",
+      // A preloaded helper built for glibc before 2.34 would also load libpthread.so.0 (zig's
+      // stubs take __errno_location from there) into every process, a cost that is not its own.
+      options.shared ? "x86_64-linux-gnu.2.34" : "x86_64-linux-gnu",
       "-o",
       output,
       new URL(`${name}.c`, SOURCES).pathname,
