@@ -11,6 +11,7 @@ const real = @import("real.zig");
 const envp_mod = @import("envp.zig");
 const report = @import("report.zig");
 const policy = @import("decision.zig");
+const varargs = @import("varargs.zig");
 
 const Str = real.Str;
 const StrArray = real.StrArray;
@@ -267,6 +268,53 @@ fn hookExecle(path: Str, arg: Str, ...) callconv(.c) c_int {
     return execPath("execle", null, "execve", path, &args, envp);
 }
 
+/// Copies execl-style arguments from an array (aarch64, see varargs.zig) up to the terminating
+/// NULL; returns the NULL's index (execle's envp is in the next slot), or null when there are too
+/// many.
+fn collectArray(args: [*]const usize, out: *ArgList) ?usize {
+    var n: usize = 0;
+    while (args[n] != 0) : (n += 1) {
+        if (n == max_list_args) return null;
+        out[n] = @ptrFromInt(args[n]);
+    }
+    out[n] = null;
+    return n;
+}
+
+/// execl, aarch64 form: `args` from varargs.listEntry.
+fn execlArray(path: Str, args: [*]const usize) callconv(.c) c_int {
+    var list: ArgList = undefined;
+    _ = collectArray(args, &list) orelse return fail(E2BIG);
+    return execPath("execl", "execv", "execve", path, &list, currentEnv());
+}
+
+/// execlp, aarch64 form.
+fn execlpArray(file: Str, args: [*]const usize) callconv(.c) c_int {
+    var list: ArgList = undefined;
+    _ = collectArray(args, &list) orelse return fail(E2BIG);
+    return execPath("execlp", "execvp", "execvpe", file, &list, currentEnv());
+}
+
+/// execle, aarch64 form.
+fn execleArray(path: Str, args: [*]const usize) callconv(.c) c_int {
+    var list: ArgList = undefined;
+    const end = collectArray(args, &list) orelse return fail(E2BIG);
+    const envp: StrArray = @ptrFromInt(args[end + 1]);
+    return execPath("execle", null, "execve", path, &list, envp);
+}
+
+fn hookExeclEntry() callconv(.naked) noreturn {
+    asm volatile (varargs.listEntry("containai_shim_execl_array"));
+}
+
+fn hookExeclpEntry() callconv(.naked) noreturn {
+    asm volatile (varargs.listEntry("containai_shim_execlp_array"));
+}
+
+fn hookExecleEntry() callconv(.naked) noreturn {
+    asm volatile (varargs.listEntry("containai_shim_execle_array"));
+}
+
 fn spawn(
     comptime call: [:0]const u8,
     pid: ?*c_int,
@@ -388,9 +436,18 @@ comptime {
     @export(&hookExecv, .{ .name = "execv" });
     @export(&hookExecvp, .{ .name = "execvp" });
     @export(&hookExecvpe, .{ .name = "execvpe" });
-    @export(&hookExecl, .{ .name = "execl" });
-    @export(&hookExeclp, .{ .name = "execlp" });
-    @export(&hookExecle, .{ .name = "execle" });
+    if (varargs.native) {
+        @export(&hookExecl, .{ .name = "execl" });
+        @export(&hookExeclp, .{ .name = "execlp" });
+        @export(&hookExecle, .{ .name = "execle" });
+    } else {
+        @export(&execlArray, .{ .name = "containai_shim_execl_array", .visibility = .hidden });
+        @export(&execlpArray, .{ .name = "containai_shim_execlp_array", .visibility = .hidden });
+        @export(&execleArray, .{ .name = "containai_shim_execle_array", .visibility = .hidden });
+        @export(&hookExeclEntry, .{ .name = "execl" });
+        @export(&hookExeclpEntry, .{ .name = "execlp" });
+        @export(&hookExecleEntry, .{ .name = "execle" });
+    }
     @export(&hookPosixSpawn, .{ .name = "posix_spawn" });
     @export(&hookPosixSpawnp, .{ .name = "posix_spawnp" });
     @export(&hookSystem, .{ .name = "system" });

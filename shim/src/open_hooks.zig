@@ -11,6 +11,7 @@ const policy = @import("decision.zig");
 const config = @import("config.zig");
 const lifecycle = @import("lifecycle.zig");
 const open_flags = @import("open_flags.zig");
+const varargs = @import("varargs.zig");
 
 const Str = real.Str;
 const AT_FDCWD: c_int = -100;
@@ -152,6 +153,32 @@ fn hookOpenat64(dirfd: c_int, path: Str, flags: c_int, ...) callconv(.c) c_int {
     return openatCommon("openat64", dirfd, path, flags, modeArg(flags, &ap));
 }
 
+/// The open hooks where Zig has no C va_list (aarch64, see varargs.zig): the mode is a named
+/// parameter, in the register the variadic one arrives in, and read only when the flags carry it.
+fn namedMode(flags: c_int, mode: c_uint) ?c_uint {
+    return if (open_flags.carriesMode(flags)) mode else null;
+}
+
+/// open, aarch64 form.
+fn hookOpenNamed(path: Str, flags: c_int, mode: c_uint) callconv(.c) c_int {
+    return openCommon("open", path, flags, namedMode(flags, mode));
+}
+
+/// open64, aarch64 form.
+fn hookOpen64Named(path: Str, flags: c_int, mode: c_uint) callconv(.c) c_int {
+    return openCommon("open64", path, flags, namedMode(flags, mode));
+}
+
+/// openat, aarch64 form.
+fn hookOpenatNamed(dirfd: c_int, path: Str, flags: c_int, mode: c_uint) callconv(.c) c_int {
+    return openatCommon("openat", dirfd, path, flags, namedMode(flags, mode));
+}
+
+/// openat64, aarch64 form.
+fn hookOpenat64Named(dirfd: c_int, path: Str, flags: c_int, mode: c_uint) callconv(.c) c_int {
+    return openatCommon("openat64", dirfd, path, flags, namedMode(flags, mode));
+}
+
 /// _FORTIFY_SOURCE variants: no mode argument exists (they abort on O_CREAT without one).
 fn fortified(comptime call: [:0]const u8, path: Str, flags: c_int) c_int {
     const target: Target = .{ .dirfd = null, .path = path, .flags = flags, .mode = null };
@@ -248,10 +275,17 @@ fn hookFreopen64(path: Str, mode: Str, old: real.File) callconv(.c) real.File {
 }
 
 comptime {
-    @export(&hookOpen, .{ .name = "open" });
-    @export(&hookOpen64, .{ .name = "open64" });
-    @export(&hookOpenat, .{ .name = "openat" });
-    @export(&hookOpenat64, .{ .name = "openat64" });
+    if (varargs.native) {
+        @export(&hookOpen, .{ .name = "open" });
+        @export(&hookOpen64, .{ .name = "open64" });
+        @export(&hookOpenat, .{ .name = "openat" });
+        @export(&hookOpenat64, .{ .name = "openat64" });
+    } else {
+        @export(&hookOpenNamed, .{ .name = "open" });
+        @export(&hookOpen64Named, .{ .name = "open64" });
+        @export(&hookOpenatNamed, .{ .name = "openat" });
+        @export(&hookOpenat64Named, .{ .name = "openat64" });
+    }
     @export(&hookOpen2, .{ .name = "__open_2" });
     @export(&hookOpen64_2, .{ .name = "__open64_2" });
     @export(&hookOpenat2, .{ .name = "__openat_2" });

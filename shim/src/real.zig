@@ -317,7 +317,7 @@ const Tables = struct {
 /// The real function for `name`, resolving it now if the constructor has not run yet.
 pub inline fn get(comptime name: [:0]const u8) @FieldType(Fns, name) {
     if (@field(fns, name)) |f| return f;
-    const f: @FieldType(Fns, name) = @ptrCast(dlsym(RTLD_NEXT, name.ptr));
+    const f: @FieldType(Fns, name) = @ptrCast(@alignCast(dlsym(RTLD_NEXT, name.ptr)));
     @field(fns, name) = f;
     return f;
 }
