@@ -46,6 +46,8 @@ let compileDir: Promise<string> | undefined;
 export interface CompileOptions {
   /** Extra compiler arguments, e.g. ["-pthread", "-D_FORTIFY_SOURCE=2", "-O2"]. */
   args?: string[];
+  /** Zig target triple of a cross build (e.g. `aarch64-linux-gnu.2.34`); default this machine. */
+  target?: string;
 }
 
 /**
@@ -61,16 +63,17 @@ export interface CompileOptions {
  */
 export function compileC(source: string, options: CompileOptions = {}): Promise<string> {
   const args = options.args ?? [];
-  const key = JSON.stringify([source, args]);
+  const target = options.target ?? "native-native-gnu";
+  const key = JSON.stringify([source, args, target]);
   let program = compiled.get(key);
   if (program === undefined) {
-    program = compile(source, args);
+    program = compile(source, args, target);
     compiled.set(key, program);
   }
   return program;
 }
 
-async function compile(source: string, args: string[]): Promise<string> {
+async function compile(source: string, args: string[], target: string): Promise<string> {
   compileDir ??= Deno.makeTempDir({ prefix: "shim-test-c-" }).then((dir) => {
     globalThis.addEventListener("unload", () => {
       try {
@@ -90,7 +93,7 @@ async function compile(source: string, args: string[]): Promise<string> {
   // The host's glibc headers and libraries: the programs must be ordinary dynamic binaries of
   // this system, like the ones the shim is preloaded into.
   const out = await new Deno.Command(zig.program, {
-    args: [...zig.prefix, "cc", "-target", "native-native-gnu", "-o", exe, file, ...args],
+    args: [...zig.prefix, "cc", "-target", target, "-o", exe, file, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
