@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { buildShim } from "../../toolchain/mod.ts";
 import { startTestCollector, type StoredLine, type TestCollector } from "../support/collector.ts";
 import { compileC } from "../support/shim.ts";
+import { CALLS_SOURCE } from "./programs.ts";
 
 const TARGET = "aarch64-linux-gnu.2.34";
 const SYSROOT = "/usr/aarch64-linux-gnu";
@@ -36,6 +37,39 @@ async function requireEmulator(): Promise<void> {
   }
 }
 
+/** Runs an aarch64 program with qemu-user and `env` added; returns its exit code and stdout. */
+async function qemu(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(QEMU, {
+    args: [
+      "-L",
+      SYSROOT,
+      ...Object.entries(env).flatMap(([key, value]) => ["-E", `${key}=${value}`]),
+      program,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+function shimEnvFor(
+  shim: string,
+  collector: TestCollector,
+  session: string,
+): Record<string, string> {
+  return {
+    LD_PRELOAD: shim,
+    CONTAINAI_AUDIT_SOCKET: collector.socket,
+    CONTAINAI_SESSION_ID: session,
+  };
+}
+
 /** Runs an aarch64 C program under the aarch64 shim; returns its stdout and its events. */
 async function runOnAarch64(
   collector: TestCollector,
@@ -47,26 +81,11 @@ async function runOnAarch64(
     aarch64Shim(),
     compileC(source, { target: TARGET }),
   ]);
-  const env = {
-    LD_PRELOAD: shim,
-    CONTAINAI_AUDIT_SOCKET: collector.socket,
-    CONTAINAI_SESSION_ID: options.session,
-  };
-  const out = await new Deno.Command(QEMU, {
-    args: [
-      "-L",
-      SYSROOT,
-      ...Object.entries(env).flatMap(([key, value]) => ["-E", `${key}=${value}`]),
-      program,
-      ...(options.args ?? []),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, `${stdout}\n${new TextDecoder().decode(out.stderr)}`);
+  const env = shimEnvFor(shim, collector, options.session);
+  const out = await qemu(program, options.args ?? [], env);
+  assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}`);
   const events = await collector.waitForEvents(options.session, options.until);
-  return { stdout, events };
+  return { stdout: out.stdout, events };
 }
 
 function payloadOf(event: StoredLine): Record<string, unknown> {
@@ -188,4 +207,31 @@ int main(void) {
   const process = events[0].process as Record<string, number>;
   assert.equal(process.pid, childPid);
   assert.equal(process.ppid, parentPid);
+});
+
+Deno.test("on aarch64, every hooked call returns the same result and errno as without the shim", async () => {
+  await requireEmulator();
+  await using collector = await startTestCollector();
+  const [shim, program] = await Promise.all([
+    aarch64Shim(),
+    compileC(CALLS_SOURCE, { target: TARGET }),
+  ]);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) conn.close();
+  })().catch(() => {});
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const port = String((listener.addr as Deno.NetAddr).port);
+    const plain = await qemu(program, [dirs[0], port], {});
+    const shimmed = await qemu(program, [dirs[1], port], shimEnvFor(shim, collector, "a64-calls"));
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.ok(plain.stdout.split("\n").length > 35, plain.stdout);
+    assert.equal(shimmed.stdout, plain.stdout);
+    await collector.waitForEvents("a64-calls", (events) => events.length >= 35);
+  } finally {
+    listener.close();
+    await accepting;
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
 });
