@@ -1301,10 +1301,20 @@ fn resolveExec(name: []const u8, scratch: ?*Scratch) []const u8 {
         sc.candidate[dir.len] = '/';
         @memcpy(sc.candidate[dir.len + 1 .. len], name);
         sc.candidate[len] = 0;
-        const rc = linux.faccessat(linux.AT.FDCWD, sc.candidate[0..len :0], linux.X_OK, 0);
-        if (errnoOf(rc) == 0) return sc.candidate[0..len];
+        if (isExecCandidate(sc.candidate[0..len :0])) return sc.candidate[0..len];
     }
     return name;
+}
+
+/// Whether execvp would stop its PATH search at `path`: an executable regular file. glibc tries
+/// execve on each entry and goes on after EACCES, which is what a directory (searchable, so
+/// `X_OK` holds) or any other non-regular file gives; stopping there would match the wrong file
+/// while execvp runs the one further down PATH.
+fn isExecCandidate(path: [*:0]const u8) bool {
+    if (errnoOf(linux.faccessat(linux.AT.FDCWD, path, linux.X_OK, 0)) != 0) return false;
+    var st: linux.Stat = undefined;
+    if (errnoOf(linux.fstatat(linux.AT.FDCWD, path, &st, 0)) != 0) return false;
+    return st.mode & linux.S.IFMT == linux.S.IFREG;
 }
 
 /// A connect (or sendto/sendmsg with a destination) to the socket address `addr`.

@@ -117,3 +117,31 @@ for (const call of ["system", "popen"]) {
     assert.equal(deny.target, "/bin/sh");
   });
 }
+
+// execvp and friends go on searching PATH after an entry they cannot execute (EACCES): a
+// directory named like the program earlier in PATH must not hide the program found after it.
+for (
+  const entry of ENTRY_POINTS.filter((e) =>
+    ["execvp", "execvpe", "execlp", "posix_spawnp"]
+      .includes(e.call)
+  )
+) {
+  Deno.test(`enforce: ${entry.call} matches the program past a directory of its name in PATH`, async () => {
+    const program = await compileC(EXEC_ENTRY_SOURCE);
+    await using fx = await policyFixture(() => ({
+      mode: "enforce",
+      rules: [{ name: "no-true", action: "Exec", paths: ["/bin/true", "/usr/bin/true"] }],
+    }));
+    const shadow = `${fx.dir}/shadow`;
+    await Deno.mkdir(`${shadow}/true`, { recursive: true });
+    const session = `exec-shadow-${entry.call}`;
+    const result = await fx.run([program, entry.call, "m"], {
+      session,
+      env: { PATH: `${shadow}:/usr/bin:/bin` },
+    });
+    assert.equal(result.stdout, entry.expected, result.stderr);
+    const [deny] = denies(await fx.waitForDenies(session));
+    assert.equal(deny.call, entry.call);
+    assert.match(deny.target as string, /^\/(usr\/)?bin\/true$/);
+  });
+}
