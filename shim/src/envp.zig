@@ -86,6 +86,21 @@ fn findByName(env: [*:null]const ?[*:0]const u8, name: []const u8) ?usize {
     return null;
 }
 
+/// The last `LD_PRELOAD` entry: the dynamic loader reads every entry and the last one wins, so a
+/// program that appends its own `LD_PRELOAD=...` to a copy of `environ` replaces the shim's.
+fn findPreload(env: [*:null]const ?[*:0]const u8) ?usize {
+    var found: ?usize = null;
+    var i: usize = 0;
+    while (env[i]) |entry| : (i += 1) {
+        // Compared byte by byte up to the first difference: no strlen of every value.
+        const prefix = "LD_PRELOAD=";
+        var k: usize = 0;
+        while (k < prefix.len and entry[k] == prefix[k]) k += 1;
+        if (k == prefix.len) found = i;
+    }
+    return found;
+}
+
 /// Whether `entry` sets CONTAINAI_POLICY to something other than saved entry `s`. The policy in
 /// force is sticky (docs/policy.md): a program may not hand its children a weaker one, or none.
 fn replacesPolicy(entry: [*:0]const u8, s: usize) bool {
@@ -123,8 +138,8 @@ fn inspect(envp: Env) ?Missing {
     var s: usize = 0;
     while (s < cfg.saved_count) : (s += 1) {
         const name = cfg.saved[s][0..cfg.saved_name_len[s]];
-        const at = findByName(env, name);
         if (cfg.preload_index != null and s == cfg.preload_index.?) {
+            const at = findPreload(env);
             preload_at = at;
             if (at) |p| {
                 const value = std.mem.span(env[p].?)[name.len + 1 ..];
@@ -133,9 +148,10 @@ fn inspect(envp: Env) ?Missing {
             } else {
                 preload_ok = false;
             }
-        } else if (at == null or replacesPolicy(env[at.?].?, s)) {
-            missing += 1;
+            continue;
         }
+        const at = findByName(env, name);
+        if (at == null or replacesPolicy(env[at.?].?, s)) missing += 1;
     }
     if (missing == 0 and preload_ok) return null;
     return .{ .count = count, .preload_at = preload_at, .preload_ok = preload_ok };
@@ -272,4 +288,18 @@ test "keeps the policy in force when a program sets CONTAINAI_POLICY to another 
     try std.testing.expectEqualStrings("CONTAINAI_POLICY=/p/policy.compact", std.mem.span(env[1].?));
     try std.testing.expectEqualStrings("PATH=/bin", std.mem.span(env[2].?));
     try std.testing.expect(env[3] == null);
+}
+
+test "puts the shim in front of the last LD_PRELOAD entry, the one the loader uses" {
+    const saved_env = [_:null]?[*:0]const u8{"LD_PRELOAD=/s/libauditshim.so"};
+    config.load(&config.current, &saved_env, "/s/libauditshim.so");
+    var out: Rebuilt = .{};
+    const child = [_:null]?[*:0]const u8{ "LD_PRELOAD=/s/libauditshim.so", "LD_PRELOAD=/other.so" };
+    const env = withAuditEnv(&child, &out).?;
+    try std.testing.expectEqualStrings("LD_PRELOAD=/s/libauditshim.so", std.mem.span(env[0].?));
+    try std.testing.expectEqualStrings(
+        "LD_PRELOAD=/s/libauditshim.so:/other.so",
+        std.mem.span(env[1].?),
+    );
+    try std.testing.expect(env[2] == null);
 }

@@ -155,6 +155,43 @@ Deno.test("env -i gets LD_PRELOAD and CONTAINAI_* put back, so its children stay
   assert((cat.process as { pid: number }).pid !== (sh.process as { pid: number }).pid);
 });
 
+/** `append_preload VALUE CMD`: execs `/bin/sh -c CMD` with a copy of environ plus `LD_PRELOAD=VALUE`. */
+const APPEND_PRELOAD_SOURCE = `
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv) {
+  static char *env[4096];
+  static char entry[4096];
+  int n = 0;
+  for (char **e = environ; *e && n < 4000; e++) env[n++] = *e;
+  snprintf(entry, sizeof entry, "LD_PRELOAD=%s", argv[1]);
+  env[n++] = entry;
+  env[n] = NULL;
+  char *args[] = {"sh", "-c", argv[2], NULL};
+  execve("/bin/sh", args, env);
+  return 127;
+}
+`;
+
+Deno.test("an LD_PRELOAD entry appended after the shim's gets the shim put in front of it", async () => {
+  // The dynamic loader uses the last LD_PRELOAD entry of the environment, not the first.
+  const program = await compileC(APPEND_PRELOAD_SOURCE);
+  await using collector = await startTestCollector();
+  const probe =
+    'grep -q libauditshim /proc/$$/maps && echo audited || echo unaudited; echo "$LD_PRELOAD"';
+  const result = await runUnderShim([program, "libm.so.6", probe], {
+    socket: collector.socket,
+    session: "dup-preload",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(
+    result.stdout,
+    `audited\n${await shimLibrary()}:libm.so.6\n`,
+  );
+});
+
 Deno.test("unsetenv LD_PRELOAD then system() still audits the shell's children", async () => {
   await using collector = await startTestCollector();
   const script = "import os\ndel os.environ['LD_PRELOAD']\nos.system('cat /etc/hostname')\n";
