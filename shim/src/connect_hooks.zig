@@ -10,6 +10,7 @@ const policy = @import("decision.zig");
 const sockaddr = @import("sockaddr.zig");
 
 const ENOSYS: c_int = 38;
+const EFAULT: c_int = 14;
 
 const ConnectPayload = struct {
     call: []const u8,
@@ -40,6 +41,9 @@ fn reportConnect(
     failed: bool,
     err: c_int,
 ) void {
+    // The kernel could not read the address (or, for sendto/sendmsg, the data): the address may
+    // be unreadable, and decoding it would crash the program where the real call returned.
+    if (failed and err == EFAULT) return;
     const decoded = sockaddr.decode(addr, len) orelse return;
     report.emit(
         .Connect,

@@ -16,6 +16,7 @@ const varargs = @import("varargs.zig");
 const Str = real.Str;
 const AT_FDCWD: c_int = -100;
 const ENOSYS: c_int = 38;
+const EFAULT: c_int = 14;
 
 extern "c" fn fileno_unlocked(stream: *anyopaque) c_int;
 
@@ -69,6 +70,9 @@ fn callField(comptime call: [:0]const u8) []const u8 {
 
 fn reportOpen(call_field: []const u8, target: Target, fd: c_int, err: c_int) void {
     if (target.path == null) return;
+    // The kernel could not read the path: neither can the shim (reading it would crash the
+    // program where the real call returned EFAULT). The path is the only pointer an open reads.
+    if (fd < 0 and err == EFAULT) return;
     if (!lifecycle.ready()) return;
     if (config.isExcludedPath(&config.current, target.path.?)) return;
     const dirfd = target.dirfd orelse AT_FDCWD;

@@ -187,3 +187,40 @@ Deno.test("_FORTIFY_SOURCE open entry points are reported", async () => {
     assertEquals(payloadOf(eventsOf(events, "Open", call)[0]).path, file);
   }
 });
+
+/** `bad_pointers`: opens and connects through unreadable pointers, printing `name rc errno`. */
+const BAD_POINTERS_SOURCE = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#define BAD ((void *)1)
+#define SHOW(name, call) do { errno = 77; long rc = (long)(call); \\
+  printf("%s %ld %d\\n", name, rc, errno); } while (0)
+int main(void) {
+  SHOW("open", open(BAD, O_RDONLY));
+  SHOW("openat", openat(AT_FDCWD, BAD, O_RDONLY));
+  SHOW("creat", creat(BAD, 0600));
+  SHOW("fopen", fopen(BAD, "r") != NULL);
+  int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  SHOW("connect", connect(tcp, BAD, 16));
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  SHOW("sendto", sendto(udp, "x", 1, 0, BAD, 16));
+  struct iovec iov = {"x", 1};
+  struct msghdr msg = {.msg_name = BAD, .msg_namelen = 16, .msg_iov = &iov, .msg_iovlen = 1};
+  SHOW("sendmsg", sendmsg(udp, &msg, 0));
+  return 0;
+}
+`;
+
+Deno.test("opens and connects through an unreadable pointer fail with EFAULT as without the shim", async () => {
+  const program = await compileC(BAD_POINTERS_SOURCE);
+  const plain = await new Deno.Command(program, { stdout: "piped", stderr: "piped" }).output();
+  const expected = new TextDecoder().decode(plain.stdout);
+  assertEquals(expected.split("\n").filter((line) => line.endsWith(" -1 14")).length, 6);
+  await using collector = await startTestCollector();
+  const shimmed = await runUnderShim([program], { socket: collector.socket, session: "efault" });
+  assertEquals([shimmed.code, shimmed.stdout], [0, expected], shimmed.stderr);
+});
