@@ -126,8 +126,10 @@ pub fn fromFopenMode(mode: ?[*:0]const u8) c_int {
         'a' => 1 | O_CREAT | O_APPEND,
         else => return 0,
     };
+    // glibc reads at most the six characters after the first (`_IO_new_file_fopen`), stopping
+    // at the end or at ",ccs=": a `+`, `x` or `e` further on changes nothing.
     var i: usize = 1;
-    while (i < 16 and m[i] != 0 and m[i] != ',') : (i += 1) {
+    while (i < 7 and m[i] != 0 and m[i] != ',') : (i += 1) {
         switch (m[i]) {
             '+' => f = (f & ~@as(u32, 3)) | 2,
             'x' => f |= O_EXCL,
@@ -184,6 +186,12 @@ test "names bits without a protocol name as O_BIT<n>, lowest first" {
         "\"flags\":[\"O_RDWR\",\"O_BIT23\",\"O_BIT31\"]",
         w.written(),
     );
+}
+
+test "reads an fopen mode no further than glibc does" {
+    try std.testing.expectEqual(@as(c_int, 2), fromFopenMode("r     +"));
+    try std.testing.expectEqual(@as(c_int, 0), fromFopenMode("r      +"));
+    try std.testing.expectEqual(@as(c_int, 0), fromFopenMode("rbbbbbbe"));
 }
 
 test "maps fopen modes to open flags" {

@@ -224,3 +224,50 @@ Deno.test("opens and connects through an unreadable pointer fail with EFAULT as 
   const shimmed = await runUnderShim([program], { socket: collector.socket, session: "efault" });
   assertEquals([shimmed.code, shimmed.stdout], [0, expected], shimmed.stderr);
 });
+
+/**
+ * `fopen_modes FILE MODE...`: fopen()s FILE with each MODE in turn and prints, per stream, the
+ * access mode and close-on-exec flag its descriptor really has: `RDONLY|WRONLY|RDWR [CLOEXEC]`.
+ */
+const FOPEN_MODES_SOURCE = `
+#include <fcntl.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  const char *names[] = {"RDONLY", "WRONLY", "RDWR", "?"};
+  for (int i = 2; i < argc; i++) {
+    FILE *f = fopen(argv[1], argv[i]);
+    if (!f) { printf("failed\\n"); continue; }
+    int fl = fcntl(fileno(f), F_GETFL), fd = fcntl(fileno(f), F_GETFD);
+    printf("%s%s\\n", names[fl & 3], fd & FD_CLOEXEC ? " CLOEXEC" : "");
+    fclose(f);
+  }
+  return 0;
+}
+`;
+
+Deno.test("fopen events name the access mode and O_CLOEXEC the stream's descriptor has", async () => {
+  const program = await compileC(FOPEN_MODES_SOURCE);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-fopen-modes-");
+  const file = join(temp.path, "f");
+  await Deno.writeTextFile(file, "x");
+  // glibc reads at most six characters after the first: the last two modes open read-only.
+  const modes = ["r+", "re", "r,ccs=UTF-8", "r     +", "r      +", "rbbbbbbe"];
+  const result = await runUnderShim([program, file, ...modes], {
+    socket: collector.socket,
+    session: "fopen-modes",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const actual = result.stdout.trim().split("\n");
+  assertEquals(actual, ["RDWR", "RDONLY CLOEXEC", "RDONLY", "RDWR", "RDONLY", "RDONLY"]);
+  const events = await waitForShimEvents(
+    collector,
+    "fopen-modes",
+    (events) => eventsOf(events, "Open", "fopen").length === modes.length,
+  );
+  const reported = eventsOf(events, "Open", "fopen").map((e) => {
+    const flags = payloadOf(e).flags as string[];
+    return [flags[0].slice(2), ...(flags.includes("O_CLOEXEC") ? ["CLOEXEC"] : [])].join(" ");
+  });
+  assertEquals(reported, actual);
+});
