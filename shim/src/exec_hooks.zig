@@ -95,13 +95,17 @@ fn currentEnv() Env {
 /// What every exec wrapper does once its payload is built: report before the real call (a
 /// successful exec never returns), let the policy refuse it (`dirfd` is what a relative path is
 /// resolved against), run `real_name` with `args` and the caller's errno (`saved`), and report
-/// again with the errno when it returned.
+/// again with the errno when it returned. `unchanged` (null when `args` carry the caller's own
+/// environment) are the arguments with the caller's environment: when the variables the shim
+/// put back make the exec fail with E2BIG (an environment near the kernel's limit), the call is
+/// made again as the caller made it, so the program sees what it sees without the shim.
 fn execChecked(
     comptime real_name: [:0]const u8,
     payload: ExecPayload,
     dirfd: c_int,
     saved: c_int,
     args: anytype,
+    unchanged: anytype,
 ) c_int {
     report.emit(.Exec, payload);
     switch (policy.decideExecAt(payload.call, dirfd, payload.path, payload.argv)) {
@@ -110,7 +114,11 @@ fn execChecked(
     }
     const f = real.get(real_name) orelse return fail(ENOSYS);
     sys.setErrno(saved);
-    const rc = @call(.auto, f, args);
+    var rc = @call(.auto, f, args);
+    if (@TypeOf(unchanged) != @TypeOf(null) and sys.getErrno() == E2BIG) {
+        sys.setErrno(saved);
+        rc = @call(.auto, f, unchanged);
+    }
     reportFailure(payload, sys.getErrno());
     return rc;
 }
@@ -162,10 +170,12 @@ fn execPathWith(
     saved: c_int,
 ) c_int {
     const payload: ExecPayload = .{ .call = call, .path = path, .argv = argv, .envp = env };
-    if (implicit) |name| {
-        if (env == envp) return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv });
+    if (env == envp) {
+        if (implicit) |name| return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv }, null);
+        return execChecked(explicit, payload, AT_FDCWD, saved, .{ path, argv, env }, null);
     }
-    return execChecked(explicit, payload, AT_FDCWD, saved, .{ path, argv, env });
+    const unchanged = .{ path, argv, envp };
+    return execChecked(explicit, payload, AT_FDCWD, saved, .{ path, argv, env }, unchanged);
 }
 
 /// execve: the system call wrapper itself; what shells, CPython (after vfork) and most runtimes
@@ -192,7 +202,10 @@ fn hookExecveat(
     if (empty_path and flags & AT_EMPTY_PATH != 0) {
         if (sys.fdPath(dirfd, &link)) |n| payload.resolved = link[0..n];
     }
-    return execChecked("execveat", payload, dirfd, saved, .{ dirfd, path, argv, env, flags });
+    const args = .{ dirfd, path, argv, env, flags };
+    if (env == envp) return execChecked("execveat", payload, dirfd, saved, args, null);
+    const unchanged = .{ dirfd, path, argv, envp, flags };
+    return execChecked("execveat", payload, dirfd, saved, args, unchanged);
 }
 
 /// fexecve: glibc runs execveat(fd, "", AT_EMPTY_PATH) internally, which no execve hook sees.
@@ -203,7 +216,8 @@ fn hookFexecve(fd: c_int, argv: StrArray, envp: StrArray) callconv(.c) c_int {
     var link: [4096]u8 = undefined;
     var payload: ExecPayload = .{ .call = "fexecve", .path = null, .argv = argv, .envp = env };
     if (sys.fdPath(fd, &link)) |n| payload.resolved = link[0..n];
-    return execChecked("fexecve", payload, fd, saved, .{ fd, argv, env });
+    if (env == envp) return execChecked("fexecve", payload, fd, saved, .{ fd, argv, env }, null);
+    return execChecked("fexecve", payload, fd, saved, .{ fd, argv, env }, .{ fd, argv, envp });
 }
 
 /// execv: calls __execve internally (never through the PLT).
@@ -335,7 +349,13 @@ fn spawn(
     }
     const f = real.get(call) orelse return ENOSYS;
     sys.setErrno(saved);
-    const rc = f(pid, path, actions, attr, argv, env);
+    var rc = f(pid, path, actions, attr, argv, env);
+    // As in execChecked: the variables put back must not turn a working spawn into E2BIG (the
+    // failed child has exited and been reaped by glibc, so the spawn can be made again).
+    if (rc == E2BIG and env != envp) {
+        sys.setErrno(saved);
+        rc = f(pid, path, actions, attr, argv, envp);
+    }
     const after = sys.getErrno();
     // posix_spawn returns the error number instead of setting errno.
     if (rc != 0) reportFailure(payload, rc);

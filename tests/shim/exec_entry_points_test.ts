@@ -92,3 +92,79 @@ for (const call of FAILING) {
     assertEquals(execs[1].argv, execs[0].argv);
   });
 }
+
+/**
+ * `big_env MODE BYTES`: starts `/bin/true` through MODE (execve, execveat, execv after replacing
+ * environ, posix_spawn) with an environment of BYTES bytes of value in 100,000-byte variables and
+ * no LD_PRELOAD, and prints 0 or the error number. `big_env MODE 0` prints the largest BYTES that
+ * starts (a binary search).
+ */
+const BIG_ENV_SOURCE = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+static char *env[64];
+static int start(const char *mode, long total) {
+  int n = 0;
+  for (long left = total; left > 0 && n < 60; n++) {
+    long len = left > 100000 ? 100000 : left;
+    env[n] = malloc(len + 8);
+    sprintf(env[n], "F%02d=", n);
+    memset(env[n] + 4, 'x', len);
+    env[n][len + 4] = 0;
+    left -= len;
+  }
+  env[n] = NULL;
+  char *args[] = {"true", NULL};
+  int rc = 0;
+  if (!strcmp(mode, "posix_spawn")) {
+    pid_t pid;
+    rc = posix_spawn(&pid, "/bin/true", NULL, NULL, args, env);
+    if (rc == 0) waitpid(pid, NULL, 0);
+  } else {
+    pid_t pid = fork();
+    if (pid == 0) {
+      if (!strcmp(mode, "execve")) execve("/bin/true", args, env);
+      if (!strcmp(mode, "execveat")) execveat(AT_FDCWD, "/bin/true", args, env, 0);
+      if (!strcmp(mode, "execv")) { environ = env; execv("/bin/true", args); }
+      _exit(errno);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    rc = WEXITSTATUS(status);
+  }
+  for (int i = 0; i < n; i++) free(env[i]);
+  return rc;
+}
+int main(int argc, char **argv) {
+  long bytes = atol(argv[2]);
+  if (bytes > 0) { printf("%d\\n", start(argv[1], bytes)); return 0; }
+  long lo = 100000, hi = 64L << 20;
+  while (hi - lo > 1) { long mid = lo + (hi - lo) / 2; if (start(argv[1], mid) == 0) lo = mid; else hi = mid; }
+  printf("%ld\\n", lo);
+  return 0;
+}
+`;
+
+for (const mode of ["execve", "execveat", "execv", "posix_spawn"]) {
+  Deno.test(`${mode} with the largest environment that works without the shim works under it`, async () => {
+    // The variables put back (LD_PRELOAD, CONTAINAI_*) must not push it over the kernel's limit.
+    const program = await compileC(BIG_ENV_SOURCE);
+    const plain = await new Deno.Command(program, { args: [mode, "0"], stdout: "piped" }).output();
+    const largest = new TextDecoder().decode(plain.stdout).trim();
+    assert(Number(largest) > 100000, largest);
+    await using collector = await startTestCollector();
+    const result = await runUnderShim([program, mode, largest], {
+      socket: collector.socket,
+      session: `big-env-${mode}`,
+    });
+    assertEquals([result.code, result.stdout], [0, "0\n"], result.stderr);
+  });
+}
