@@ -165,7 +165,11 @@ fn splitInto(
     var count: usize = 0;
     var used: usize = 0;
     var it = std.mem.splitScalar(u8, value, separator);
-    while (it.next()) |part| {
+    while (it.next()) |raw| {
+        // Redaction patterns are names: "TOKEN, SECRET" means SECRET, not " SECRET" (which no
+        // variable name holds, so its values would go out in clear). Path prefixes are kept as
+        // written: a path may begin or end with a space.
+        const part = if (uppercase) std.mem.trim(u8, raw, " \t") else raw;
         if (part.len == 0) continue;
         if (count == starts.len or used + part.len > bytes.len) break;
         for (part, 0..) |c, i| bytes[used + i] = if (uppercase) std.ascii.toUpper(c) else c;
@@ -380,4 +384,14 @@ test "redaction patterns with digits and punctuation still match inside longer n
     try std.testing.expect(isSecretName(&cfg, "x_api_key_2"));
     try std.testing.expect(!isSecretName(&cfg, "APIKEY"));
     try std.testing.expect(!isSecretName(&cfg, "S3KEY"));
+}
+
+test "redaction patterns are taken without the spaces around them" {
+    var cfg: Config = .{};
+    const envp = [_:null]?[*:0]const u8{"CONTAINAI_AUDIT_REDACT=token, secret ,\tkey\t, ,"};
+    load(&cfg, &envp, "");
+    try std.testing.expectEqual(@as(usize, 3), cfg.pattern_count);
+    try std.testing.expect(isSecretName(&cfg, "MY_SECRET"));
+    try std.testing.expect(isSecretName(&cfg, "SSH_KEY"));
+    try std.testing.expect(!isSecretName(&cfg, "A B"));
 }

@@ -100,6 +100,23 @@ Deno.test("CONTAINAI_AUDIT_REDACT replaces the secret-name patterns", async () =
   assert(env.includes("MY_TOKEN=t"));
 });
 
+Deno.test("CONTAINAI_AUDIT_REDACT patterns may be separated by a comma and spaces", async () => {
+  await using collector = await startTestCollector();
+  const result = await runUnderShim(["/bin/sh", "-c", "/bin/true"], {
+    socket: collector.socket,
+    session: "redact-spaces",
+    env: { CONTAINAI_AUDIT_REDACT: "internal, zone ", INTERNAL_URL: "u", ZONE_ID: "z" },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await collector.waitForEvents(
+    "redact-spaces",
+    (e) => eventsOf(e, "Exec").length >= 1,
+  );
+  const env = payloadOf(eventsOf(events, "Exec")[0]).env as string[];
+  assert(env.includes("INTERNAL_URL=[REDACTED]"));
+  assert(env.includes("ZONE_ID=[REDACTED]"), env.join(" "));
+});
+
 Deno.test("CONTAINAI_AUDIT_OPEN_EXCLUDE leaves out opens under the listed prefixes", async () => {
   await using collector = await startTestCollector();
   await using temp = await tempDir("shim-exclude-");
