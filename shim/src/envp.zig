@@ -64,15 +64,18 @@ pub fn writeArgv(w: *json.Writer, argv: Env) void {
     w.byte(']');
 }
 
-/// A plain scan, not std.mem.indexOf: its Boyer-Moore-Horspool table (2 KiB on the stack) made
-/// every exec hook's frame that much deeper, often one more stack page written (a page fault in a
-/// fork child). LD_PRELOAD values are short.
-fn contains(haystack: []const u8, needle: []const u8) bool {
-    if (needle.len == 0 or needle.len > haystack.len) return false;
+/// Whether an LD_PRELOAD value lists `self` as one of its entries (the loader splits the value
+/// at spaces and colons): a longer name that merely contains it, such as `self` ++ ".old", is
+/// another file. A plain scan (no std.mem helpers with large stack tables: each stack page an
+/// exec hook writes is a page fault in a fork child).
+fn listsLibrary(value: []const u8, self: []const u8) bool {
+    if (self.len == 0) return false;
+    var start: usize = 0;
     var i: usize = 0;
-    while (i <= haystack.len - needle.len) : (i += 1) {
-        if (haystack[i] == needle[0] and std.mem.eql(u8, haystack[i..][0..needle.len], needle)) {
-            return true;
+    while (i <= value.len) : (i += 1) {
+        if (i == value.len or value[i] == ':' or value[i] == ' ') {
+            if (std.mem.eql(u8, value[start..i], self)) return true;
+            start = i + 1;
         }
     }
     return false;
@@ -144,7 +147,7 @@ fn inspect(envp: Env) ?Missing {
             if (at) |p| {
                 const value = std.mem.span(env[p].?)[name.len + 1 ..];
                 const saved_value = std.mem.span(cfg.saved[s])[name.len + 1 ..];
-                preload_ok = contains(value, self) or std.mem.eql(u8, value, saved_value);
+                preload_ok = listsLibrary(value, self) or std.mem.eql(u8, value, saved_value);
             } else {
                 preload_ok = false;
             }
@@ -221,12 +224,12 @@ pub fn withAuditEnv(envp: Env, out: *Rebuilt) Env {
     return @ptrCast(&out.ptrs);
 }
 
-test "contains finds a needle at the start, the end and nowhere" {
-    try std.testing.expect(contains("/a/lib.so:/b/x.so", "/a/lib.so"));
-    try std.testing.expect(contains("/a/lib.so:/b/x.so", "/b/x.so"));
-    try std.testing.expect(!contains("/a/lib.so:/b/x.so", "/c/lib.so"));
-    try std.testing.expect(!contains("/a", "/a/lib.so"));
-    try std.testing.expect(!contains("/a/lib.so", ""));
+test "listsLibrary finds the library as a whole entry, not inside another name" {
+    try std.testing.expect(listsLibrary("/a/lib.so:/b/x.so", "/a/lib.so"));
+    try std.testing.expect(listsLibrary("/b/x.so /a/lib.so", "/a/lib.so"));
+    try std.testing.expect(!listsLibrary("/a/lib.so.old", "/a/lib.so"));
+    try std.testing.expect(!listsLibrary("/x/a/lib.so", "/a/lib.so"));
+    try std.testing.expect(!listsLibrary("/a/lib.so", ""));
 }
 
 test "puts LD_PRELOAD and CONTAINAI variables back into an emptied environment" {

@@ -192,6 +192,19 @@ Deno.test("an LD_PRELOAD entry appended after the shim's gets the shim put in fr
   );
 });
 
+Deno.test("an LD_PRELOAD naming another file whose name contains the shim's path gets the shim", async () => {
+  const program = await compileC(APPEND_PRELOAD_SOURCE);
+  await using collector = await startTestCollector();
+  const so = await shimLibrary();
+  const probe = "grep -q libauditshim /proc/$$/maps && echo audited || echo unaudited";
+  // The loader cannot open `${so}.old` and says so on stderr; the shim must still be there.
+  const result = await runUnderShim([program, `${so}.old`, probe], {
+    socket: collector.socket,
+    session: "longer-preload",
+  });
+  assertEquals([result.code, result.stdout], [0, "audited\n"], result.stderr);
+});
+
 Deno.test("unsetenv LD_PRELOAD then system() still audits the shell's children", async () => {
   await using collector = await startTestCollector();
   const script = "import os\ndel os.environ['LD_PRELOAD']\nos.system('cat /etc/hostname')\n";
