@@ -106,7 +106,60 @@ fn hookSendmsg(fd: c_int, msg: ?*const std.os.linux.msghdr_const, flags: c_int) 
     return toPeer("sendmsg", isize, .{ .fd = fd, .addr = name, .len = len }, .{ fd, msg, flags });
 }
 
+/// Most messages one sendmmsg call sends (the kernel's UIO_MAXIOV): the bound of the hook's loops.
+const max_mmsg: usize = 1024;
+
+/// sendmmsg: sendmsg for a batch of datagrams (QUIC, DNS, syslog senders), each with its own
+/// destination. The policy looks at each destination in order; the messages before the first
+/// denied one are sent (a short count, as when the kernel stops at a failing message), and a
+/// denied first message fails the call. Each sent message with a destination is reported, and
+/// on failure the first one, with the errno.
+fn hookSendmmsg(
+    fd: c_int,
+    vec: ?[*]std.os.linux.mmsghdr_const,
+    vlen: c_uint,
+    flags: c_int,
+) callconv(.c) c_int {
+    const f = real.get("sendmmsg") orelse {
+        sys.setErrno(ENOSYS);
+        return -1;
+    };
+    const msgs = vec orelse return f(fd, vec, vlen, flags);
+    const n: usize = @min(vlen, max_mmsg);
+    var allowed: usize = n;
+    var i: usize = 0;
+    while (i < n) : (i += 1) {
+        const h = &msgs[i].hdr;
+        if (h.name == null or h.namelen == 0) continue;
+        switch (policy.decideConnect("sendmmsg", @ptrCast(h.name), h.namelen)) {
+            .allow => {},
+            .deny => |e| {
+                if (i == 0) {
+                    sys.setErrno(e);
+                    return -1;
+                }
+                allowed = i;
+                break;
+            },
+        }
+    }
+    const count: c_uint = if (allowed < n) @intCast(allowed) else vlen;
+    const rc = f(fd, vec, count, flags);
+    const err = sys.getErrno();
+    // Sent messages; on failure the first message, which the error is about.
+    const reported: usize = if (rc >= 0) @min(@as(usize, @intCast(rc)), n) else @min(n, 1);
+    i = 0;
+    while (i < reported) : (i += 1) {
+        const h = &msgs[i].hdr;
+        if (h.name == null or h.namelen == 0) continue;
+        reportConnect("sendmmsg", fd, @ptrCast(h.name), h.namelen, rc < 0, err);
+    }
+    sys.setErrno(err);
+    return rc;
+}
+
 comptime {
+    @export(&hookSendmmsg, .{ .name = "sendmmsg" });
     @export(&hookConnect, .{ .name = "connect" });
     @export(&hookSendto, .{ .name = "sendto" });
     @export(&hookSendmsg, .{ .name = "sendmsg" });

@@ -45,6 +45,7 @@ pub const Fns = extern struct {
     connect: ?*const fn (c_int, Sockaddr, u32) callconv(.c) c_int = null,
     sendto: ?*const SendTo = null,
     sendmsg: ?*const fn (c_int, ?*const std.os.linux.msghdr_const, c_int) callconv(.c) isize = null,
+    sendmmsg: ?*const fn (c_int, ?[*]std.os.linux.mmsghdr_const, c_uint, c_int) callconv(.c) c_int = null,
 
     setuid: ?*const fn (u32) callconv(.c) c_int = null,
     setgid: ?*const fn (u32) callconv(.c) c_int = null,

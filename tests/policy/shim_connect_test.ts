@@ -3,6 +3,8 @@
  * connection with EPERM (what a local firewall rule gives), observe lets it through.
  */
 import assert from "node:assert/strict";
+import { compileC } from "../support/shim.ts";
+import { SENDMMSG_SOURCE } from "../shim/programs.ts";
 import { denies, payloadsWhere, policyFixture, PYTHON } from "./fixture.ts";
 
 /** A TCP server on 127.0.0.1 that counts the connections it accepts. */
@@ -192,4 +194,19 @@ except PermissionError as error:
   const [deny] = denies(await fx.waitForDenies("connect-sendto"));
   assert.equal(deny.call, "sendto");
   assert.equal(deny.target, "127.0.0.1:53");
+});
+
+Deno.test("enforce: sendmmsg sends the datagrams before a denied destination, then fails with EPERM", async () => {
+  const program = await compileC(SENDMMSG_SOURCE);
+  await using fx = await policyFixture(() => ({
+    mode: "enforce",
+    rules: [{ name: "no-dot-3", action: "Connect", addresses: ["127.0.0.3"] }],
+  }));
+  const result = await fx.run([program], { session: "connect-sendmmsg" });
+  assert.equal(result.code, 0, result.stderr);
+  const port = Number(/^port (\d+)\n/.exec(result.stdout)![1]);
+  assert.equal(result.stdout, `port ${port}\nfirst 1 0\nsecond -1 1\nreceived 1\n`);
+  const [deny] = denies(await fx.waitForDenies("connect-sendmmsg"));
+  assert.equal(deny.call, "sendmmsg");
+  assert.equal(deny.target, `127.0.0.3:${port}`);
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { startTestCollector, type StoredLine } from "../support/collector.ts";
 import { compileC, eventsOf, payloadOf, runUnderShim, waitForShimEvents } from "../support/shim.ts";
 import { tempDir } from "../support/temp_dir.ts";
-import { CALLS_SOURCE, FORTIFIED_SOURCE } from "./programs.ts";
+import { CALLS_SOURCE, FORTIFIED_SOURCE, SENDMMSG_SOURCE } from "./programs.ts";
 
 /** A TCP listener on 127.0.0.1 that accepts and closes connections until disposed. */
 function tcpListener(): { port: number } & AsyncDisposable {
@@ -270,4 +270,22 @@ Deno.test("fopen events name the access mode and O_CLOEXEC the stream's descript
     return [flags[0].slice(2), ...(flags.includes("O_CLOEXEC") ? ["CLOEXEC"] : [])].join(" ");
   });
   assertEquals(reported, actual);
+});
+
+Deno.test("sendmmsg reports each datagram's destination, as sendmsg does", async () => {
+  const program = await compileC(SENDMMSG_SOURCE);
+  await using collector = await startTestCollector();
+  const result = await runUnderShim([program], { socket: collector.socket, session: "sendmmsg" });
+  assertEquals(result.code, 0, result.stderr);
+  const port = Number(/^port (\d+)\n/.exec(result.stdout)![1]);
+  assertEquals(result.stdout, `port ${port}\nfirst 2 0\nreceived 2\n`);
+  const events = await waitForShimEvents(
+    collector,
+    "sendmmsg",
+    (events) => eventsOf(events, "Connect", "sendmmsg").length >= 2,
+  );
+  assertEquals(
+    eventsOf(events, "Connect", "sendmmsg").map(payloadOf).map((p) => [p.address, p.port, p.errno]),
+    [["127.0.0.1", port, undefined], ["127.0.0.3", port, undefined]],
+  );
 });

@@ -722,3 +722,52 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+
+/**
+ * `sendmmsg_pair`: binds a UDP receiver on 0.0.0.0, prints `port P`, and sends it two datagrams
+ * with one sendmmsg() call, the first to 127.0.0.1:P and the second to 127.0.0.3:P. Prints
+ * `first RC ERRNO`; when only the first was sent, sends the second alone and prints `second RC
+ * ERRNO`; then `received N`, the datagrams that arrived.
+ */
+export const SENDMMSG_SOURCE = `
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+  int rx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in any = {.sin_family = AF_INET};
+  socklen_t len = sizeof any;
+  if (bind(rx, (void *)&any, sizeof any) || getsockname(rx, (void *)&any, &len)) return 1;
+  printf("port %d\\n", ntohs(any.sin_port));
+  struct sockaddr_in to[2] = {any, any};
+  inet_pton(AF_INET, "127.0.0.1", &to[0].sin_addr);
+  inet_pton(AF_INET, "127.0.0.3", &to[1].sin_addr);
+  struct iovec iov = {"x", 1};
+  struct mmsghdr msgs[2] = {0};
+  for (int i = 0; i < 2; i++) {
+    msgs[i].msg_hdr.msg_name = &to[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof to[i];
+    msgs[i].msg_hdr.msg_iov = &iov;
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int tx = socket(AF_INET, SOCK_DGRAM, 0);
+  errno = 0;
+  int rc = sendmmsg(tx, msgs, 2, 0);
+  printf("first %d %d\\n", rc, rc < 0 ? errno : 0);
+  if (rc == 1) {
+    errno = 0;
+    rc = sendmmsg(tx, msgs + 1, 1, 0);
+    printf("second %d %d\\n", rc, rc < 0 ? errno : 0);
+  }
+  usleep(100000);
+  char buf[8];
+  int received = 0;
+  while (recv(rx, buf, sizeof buf, 0) == 1) received++;
+  printf("received %d\\n", received);
+  return 0;
+}
+`;
