@@ -64,10 +64,13 @@ const quoted_by_bit: [32][]const u8 = blk: {
     break :blk table;
 };
 
-/// Whether open's third argument is present: only O_CREAT and O_TMPFILE carry a mode.
+/// Whether open's third argument is present: only O_CREAT and O_TMPFILE carry a mode. O_TMPFILE
+/// is the tmpfile bit together with O_DIRECTORY (glibc's __OPEN_NEEDS_MODE): the bit alone is an
+/// invalid open that glibc passes no mode for, so there is none to read.
 pub fn carriesMode(f: c_int) bool {
     const u: u32 = @bitCast(f);
-    return u & O_CREAT != 0 or u & O_TMPFILE_BIT == O_TMPFILE_BIT;
+    const tmpfile = O_TMPFILE_BIT | O_DIRECTORY;
+    return u & O_CREAT != 0 or u & tmpfile == tmpfile;
 }
 
 /// Writes `"flags":[...]`. O_SYNC and O_TMPFILE are composite flags and named as such.
@@ -186,6 +189,13 @@ test "names bits without a protocol name as O_BIT<n>, lowest first" {
         "\"flags\":[\"O_RDWR\",\"O_BIT23\",\"O_BIT31\"]",
         w.written(),
     );
+}
+
+test "a mode argument comes with O_CREAT or the whole O_TMPFILE, as glibc reads it" {
+    try std.testing.expect(carriesMode(@bitCast(O_CREAT)));
+    try std.testing.expect(carriesMode(@bitCast(2 | O_TMPFILE_BIT | O_DIRECTORY)));
+    try std.testing.expect(!carriesMode(@bitCast(2 | O_TMPFILE_BIT)));
+    try std.testing.expect(!carriesMode(@bitCast(O_DIRECTORY)));
 }
 
 test "reads an fopen mode no further than glibc does" {

@@ -289,3 +289,30 @@ Deno.test("sendmmsg reports each datagram's destination, as sendmsg does", async
     [["127.0.0.1", port, undefined], ["127.0.0.3", port, undefined]],
   );
 });
+
+Deno.test("an open with the tmpfile bit but not O_DIRECTORY reports no mode: glibc reads none", async () => {
+  // 020000000 without O_DIRECTORY is not O_TMPFILE: the kernel refuses it (EINVAL), and glibc's
+  // open does not read a mode argument for it, whatever the caller passed.
+  const program = await compileC(`
+#include <fcntl.h>
+int main(int argc, char **argv) { return open(argv[1], 020000000 | O_RDWR, 0600) == -1 ? 0 : 1; }
+`);
+  await using collector = await startTestCollector();
+  await using temp = await tempDir("shim-tmpfile-bit-");
+  const result = await runUnderShim([program, temp.path], {
+    socket: collector.socket,
+    session: "tmpfile-bit",
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const events = await waitForShimEvents(
+    collector,
+    "tmpfile-bit",
+    (events) => eventsOf(events, "Open", "open").length >= 1,
+  );
+  assertEquals(payloadOf(eventsOf(events, "Open", "open")[0]), {
+    call: "open",
+    path: temp.path,
+    flags: ["O_RDWR", "O_TMPFILE_ONLY"],
+    errno: 22,
+  });
+});
