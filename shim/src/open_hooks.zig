@@ -234,17 +234,21 @@ fn hookCreat64(path: Str, mode: c_uint) callconv(.c) c_int {
 /// carries the stream's fd. `args` are the real call's.
 fn openStream(comptime call: [:0]const u8, path: Str, mode: Str, args: anytype) real.File {
     const flags = open_flags.fromFopenMode(mode);
-    switch (policy.decideOpen(call, null, path, flags)) {
-        .allow => {},
-        .deny => |e| {
-            sys.setErrno(e);
-            return null;
-        },
-    }
     const f = real.get(call) orelse {
         sys.setErrno(ENOSYS);
         return null;
     };
+    switch (policy.decideOpen(call, null, path, flags)) {
+        .allow => {},
+        .deny => |e| {
+            // A freopen that fails has closed the stream it was given (glibc closes it before
+            // opening): a refused one must leave it the same way. Reopening it on "" fails with
+            // ENOENT inside glibc, after the close, without opening anything.
+            if (args.len == 3) _ = @call(.auto, f, .{ "", args[1], args[2] });
+            sys.setErrno(e);
+            return null;
+        },
+    }
     const stream = @call(.auto, f, args);
     const err = sys.getErrno();
     const fd: c_int = if (stream) |s| fileno_unlocked(s) else -1;

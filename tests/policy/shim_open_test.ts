@@ -128,6 +128,35 @@ Deno.test("fopen of a denied file returns NULL with errno EACCES", async () => {
   assert.equal(deny.errno, 13);
 });
 
+/** `freopen_stdin PATH`: freopen()s stdin on PATH; prints `NULL|ok ERRNO open|closed` (fd 0). */
+const FREOPEN_STDIN_SOURCE = `
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  FILE *f = freopen(argv[1], "r", stdin);
+  int e = errno;
+  printf("%s %d %s\\n", f ? "ok" : "NULL", f ? 0 : e, fcntl(0, F_GETFD) < 0 ? "closed" : "open");
+  return 0;
+}
+`;
+
+Deno.test("enforce: a denied freopen closes the stream it was given, as a failed freopen does", async () => {
+  await using fx = await policyFixture((dir) => ({
+    mode: "enforce",
+    rules: [{ name: "secrets", action: "Open", paths: [`${dir}/agent-secrets/**`] }],
+  }));
+  const secret = await writeSecret(fx.dir);
+  const program = await compileC(FREOPEN_STDIN_SOURCE);
+  // Without a policy, a freopen that fails (here: no such file) has closed stdin.
+  const missing = await fx.run([program, `${fx.dir}/missing`], { session: "open-freopen-missing" });
+  assert.equal(missing.stdout, "NULL 2 closed\n", missing.stderr);
+  const result = await fx.run([program, secret], { session: "open-freopen" });
+  assert.equal(result.stdout, "NULL 13 closed\n", result.stderr);
+  const [deny] = denies(await fx.waitForDenies("open-freopen"));
+  assert.equal(deny.call, "freopen");
+});
+
 Deno.test("a program that clears its environment still runs under the policy", async () => {
   await using fx = await policyFixture((dir) => ({
     mode: "enforce",
