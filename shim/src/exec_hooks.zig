@@ -171,7 +171,9 @@ fn execPathWith(
 ) c_int {
     const payload: ExecPayload = .{ .call = call, .path = path, .argv = argv, .envp = env };
     if (env == envp) {
-        if (implicit) |name| return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv }, null);
+        if (implicit) |name| {
+            return execChecked(name, payload, AT_FDCWD, saved, .{ path, argv }, null);
+        }
         return execChecked(explicit, payload, AT_FDCWD, saved, .{ path, argv, env }, null);
     }
     const unchanged = .{ path, argv, envp };

@@ -12,6 +12,7 @@ pub const Sockaddr = ?*const anyopaque;
 const Opaque = ?*const anyopaque;
 const Spawn = fn (?*c_int, Str, Opaque, Opaque, StrArray, StrArray) callconv(.c) c_int;
 const SendTo = fn (c_int, Opaque, usize, c_int, Sockaddr, u32) callconv(.c) isize;
+const SendMmsg = fn (c_int, ?[*]std.os.linux.mmsghdr_const, c_uint, c_int) callconv(.c) c_int;
 
 /// An extern struct: its fields stay in declaration order, so the lookup can treat it as an array
 /// (`entries`) indexed like `names`.
@@ -45,7 +46,7 @@ pub const Fns = extern struct {
     connect: ?*const fn (c_int, Sockaddr, u32) callconv(.c) c_int = null,
     sendto: ?*const SendTo = null,
     sendmsg: ?*const fn (c_int, ?*const std.os.linux.msghdr_const, c_int) callconv(.c) isize = null,
-    sendmmsg: ?*const fn (c_int, ?[*]std.os.linux.mmsghdr_const, c_uint, c_int) callconv(.c) c_int = null,
+    sendmmsg: ?*const SendMmsg = null,
 
     setuid: ?*const fn (u32) callconv(.c) c_int = null,
     setgid: ?*const fn (u32) callconv(.c) c_int = null,
