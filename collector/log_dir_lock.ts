@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import { openRegularFile } from "./regular_file.ts";
 
 /** Name of the lock file inside the log directory. */
 export const LOCK_FILE = ".collector.lock";
@@ -22,12 +23,8 @@ export const LOCK_FILE = ".collector.lock";
  * ```
  */
 export async function lockLogDir(logDir: string): Promise<Deno.FsFile | undefined> {
-  const file = await Deno.open(join(logDir, LOCK_FILE), {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o640,
-  });
+  // Not through a symlink: the truncate and pid write below would hit the link's target.
+  const file = await openRegularFile(join(logDir, LOCK_FILE), "write", 0o640);
   if (!(await file.tryLock(true))) {
     file.close();
     return undefined;

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { openRegularFile } from "./regular_file.ts";
 import type { Counters } from "./stats.ts";
 
 /** A file the writer appends to. */
@@ -354,15 +355,15 @@ export class LogWriter {
   }
 
   async #openFile(path: string): Promise<Deno.FsFile> {
-    const options = { read: true, append: true, create: true, mode: 0o640 };
+    // Only a regular file, never through a symlink: see regular_file.ts.
     try {
-      return await Deno.open(path, options);
+      return await openRegularFile(path, "append", 0o640);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       // The log directory was removed under us: recreate it rather than lose the events.
       this.#options.log("log directory missing; recreating it", { logDir: this.#options.logDir });
       await Deno.mkdir(this.#options.logDir, { recursive: true, mode: 0o750 });
-      return await Deno.open(path, options);
+      return await openRegularFile(path, "append", 0o640);
     }
   }
 

@@ -8,6 +8,7 @@ import { Collector, type Logger, stderrLogger } from "./collector.ts";
 import type { IngestWorkerSpec } from "./ingest_pipeline.ts";
 import type { CollectorConfig } from "./config.ts";
 import { LOCK_FILE, lockLogDir } from "./log_dir_lock.ts";
+import { NotRegularFileError } from "./regular_file.ts";
 import { claimSocketPath, SocketPathError } from "./socket_path.ts";
 
 /**
@@ -66,7 +67,14 @@ async function serveUntilStopped(
     log(`refusing to start: ${error.message}`, { exitCode: error.exitCode });
     return error.exitCode;
   }
-  const lock = await lockLogDir(config.logDir);
+  let lock: Deno.FsFile | undefined;
+  try {
+    lock = await lockLogDir(config.logDir);
+  } catch (error) {
+    if (!(error instanceof NotRegularFileError)) throw error;
+    log(`refusing to start: ${error.message}`, { exitCode: 1 });
+    return 1;
+  }
   if (lock === undefined) {
     log(
       `refusing to start: another collector writes to ${config.logDir} (it holds ` +
