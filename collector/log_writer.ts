@@ -30,6 +30,10 @@ interface Output {
   busy: boolean;
   /** A batch already numbered and encoded but not fully written yet (kept across retries). */
   inflight: { bytes: Uint8Array; offset: number; queuedBytes: number } | undefined;
+  /** After a failed write: not tried again before this time (Date.now()). */
+  retryAt: number;
+  /** The wait before the next retry; doubles with each failure in a row, 0 after a success. */
+  backoffMs: number;
 }
 
 /** What the writer needs from the collector around it. */
@@ -99,7 +103,6 @@ export class LogWriter {
   #closing = false;
   #abandoned = false;
   #lastSync = 0;
-  #backoffMs = 0;
   #parallelWrites: number;
   /** Written batches' buffers, for the next batches (at most one per parallel write). */
   #spareBatches: ArrayBuffer[] = [];
@@ -178,6 +181,8 @@ export class LogWriter {
         dirty: false,
         busy: false,
         inflight: undefined,
+        retryAt: 0,
+        backoffMs: 0,
       };
       this.#outputs.set(key, output);
     }
@@ -192,13 +197,12 @@ export class LogWriter {
 
   async #run(): Promise<void> {
     while (!this.#abandoned) {
-      if (this.#queue.size === 0) {
-        if (this.#closing) break;
-        await this.#sleep(this.#untilTimerDue());
+      let round = this.#takeDue();
+      if (round.length === 0) {
+        if (this.#queue.size === 0 && this.#closing) break;
+        await this.#sleep(this.#untilWakeDue());
+        round = this.#takeDue();
       }
-      const round = [...this.#queue];
-      this.#queue.clear();
-      let failed = false;
       // Files are written in parallel (a few at a time): each write is one await, and writing
       // them one by one would give the readers a turn between every two files, letting the
       // buffer grow. Each file still has at most one write in flight, so its lines stay in order.
@@ -207,8 +211,13 @@ export class LogWriter {
           round.slice(i, i + this.#parallelWrites).map(async (output) => {
             try {
               await this.#writeOutput(output);
+              output.backoffMs = 0;
             } catch (error) {
-              failed = true;
+              // The backoff is the file's own: one file that cannot be written (a planted
+              // directory, a read-only file) must not slow the writes of every other session.
+              // Appends do not retry it early, so a full disk does not become a busy loop.
+              output.backoffMs = Math.min(Math.max(output.backoffMs * 2, 50), MAX_BACKOFF_MS);
+              output.retryAt = Date.now() + output.backoffMs;
               this.#queue.add(output);
               this.#reportError("write", output.path, error);
             }
@@ -216,13 +225,6 @@ export class LogWriter {
         );
       }
       if (this.#abandoned) return;
-      if (failed) {
-        this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 50), MAX_BACKOFF_MS);
-        // Not wakeable by new appends: a full disk must not turn into a busy retry loop.
-        await new Promise((resolve) => setTimeout(resolve, this.#backoffMs));
-      } else {
-        this.#backoffMs = 0;
-      }
       if (this.#hasDirty() && this.#untilSyncDue() === 0) await this.#syncDirty();
       await this.#closeIdle();
       this.#reportProgress();
@@ -231,6 +233,18 @@ export class LogWriter {
     await this.#syncDirty();
     for (const output of this.#open.keys()) output.file?.close();
     this.#open.clear();
+  }
+
+  /** Takes the queued files that are not waiting for a retry out of the queue. */
+  #takeDue(): Output[] {
+    const now = Date.now();
+    const due: Output[] = [];
+    for (const output of this.#queue) {
+      if (output.retryAt > now) continue;
+      due.push(output);
+      this.#queue.delete(output);
+    }
+    return due;
   }
 
   async #writeOutput(output: Output): Promise<void> {
@@ -474,14 +488,19 @@ export class LogWriter {
     return false;
   }
 
-  /** How long the loop may sleep before an fsync or an idle close is due; undefined: no timer. */
-  #untilTimerDue(): number | undefined {
+  /**
+   * How long the loop may sleep before an fsync, an idle close or a retry is due; undefined: no
+   * timer.
+   */
+  #untilWakeDue(): number | undefined {
     const sync = this.#hasDirty() ? this.#untilSyncDue() : Infinity;
+    let retry = Infinity;
+    for (const output of this.#queue) retry = Math.min(retry, output.retryAt - Date.now());
     const oldest = this.#open.keys().next().value;
     const idle = oldest === undefined
       ? Infinity
       : Math.max(0, oldest.lastUsedAt + this.#options.idleFileMs - Date.now());
-    const due = Math.min(sync, idle);
+    const due = Math.min(sync, idle, Math.max(0, retry));
     return due === Infinity ? undefined : due;
   }
 

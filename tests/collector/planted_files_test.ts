@@ -63,3 +63,21 @@ Deno.test("a FIFO named like a session file does not stop other sessions being s
   const stored = await collector.waitForEvents("beside-the-fifo", (e) => e.length === 1);
   assert.equal(stored[0].session_seq, 0);
 });
+
+Deno.test("a session file that cannot be opened does not slow the other sessions' writes", async () => {
+  await using dir = await tempDir("collector-planted-");
+  const logDir = join(dir.path, "logs");
+  await Deno.mkdir(join(logDir, "session-blocked.jsonl"), { recursive: true });
+  await using collector = await startTestCollector({ logDir, socket: join(dir.path, "a.sock") });
+  await send(collector.socket, toLines([execEvent("blocked", 0)]));
+  await collector.waitForLog(/session-blocked\.jsonl: it is a directory/);
+  // 30,000 events are about 30 writer rounds of 1 MiB per file. A writer that waited out the
+  // failing file's retry backoff (up to 2 s) in every round needed about 20 s for them; each
+  // round takes milliseconds otherwise.
+  const events = Array.from({ length: 30_000 }, (_, seq) => execEvent("unblocked", seq));
+
+  await send(collector.socket, toLines(events));
+
+  const stored = await collector.waitForEvents("unblocked", (e) => e.length === 30_000, 10_000);
+  assert.deepEqual(stored.map((e) => e.session_seq), events.map((_, i) => i));
+});
