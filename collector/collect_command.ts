@@ -15,7 +15,7 @@ import {
   resolveConfig,
   SOCKET_ENV,
 } from "./config.ts";
-import { prepareDirectories, serveCommandArgs } from "./serve_command.ts";
+import { DirectoryError, prepareDirectories, serveCommandArgs } from "./serve_command.ts";
 
 /** What each setting's flag does, for --help (the defaults are appended). */
 const SETTING_HELP: Record<keyof CollectorConfig, [argument: string, text: string]> = {
@@ -95,7 +95,13 @@ export async function collectCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify(config, null, 2));
     return 0;
   }
-  await prepareDirectories(config);
+  try {
+    await prepareDirectories(config);
+  } catch (error) {
+    if (!(error instanceof DirectoryError)) throw error;
+    console.error(`collect: ${error.message}`);
+    return 1;
+  }
   await warnAboutFileLimit(config);
   return await runServed(config);
 }

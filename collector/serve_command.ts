@@ -127,11 +127,32 @@ export function serveCommandArgs(config: CollectorConfig): string[] {
  */
 export async function prepareDirectories(config: CollectorConfig): Promise<void> {
   const socketDir = dirname(config.socket);
-  if (!(await exists(socketDir))) {
-    await Deno.mkdir(socketDir, { recursive: true, mode: 0o750 });
-    await Deno.chmod(socketDir, 0o750); // mkdir's mode is reduced by the umask
+  try {
+    if (!(await exists(socketDir))) {
+      await Deno.mkdir(socketDir, { recursive: true, mode: 0o750 });
+      await Deno.chmod(socketDir, 0o750); // mkdir's mode is reduced by the umask
+    }
+  } catch (error) {
+    throw new DirectoryError("socket", socketDir, error);
   }
-  await Deno.mkdir(config.logDir, { recursive: true, mode: 0o750 });
+  try {
+    await Deno.mkdir(config.logDir, { recursive: true, mode: 0o750 });
+  } catch (error) {
+    throw new DirectoryError("log", config.logDir, error);
+  }
+}
+
+/** The socket or log directory cannot be created (read-only file system, a file in the way). */
+export class DirectoryError extends Error {
+  /**
+   * @param kind Which directory.
+   * @param path Its path.
+   * @param cause What Deno reported.
+   */
+  constructor(kind: "socket" | "log", path: string, cause: unknown) {
+    super(`cannot create the ${kind} directory ${path}: ${(cause as Error).message}`, { cause });
+    this.name = "DirectoryError";
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

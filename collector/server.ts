@@ -8,7 +8,6 @@ import { Collector, type Logger, stderrLogger } from "./collector.ts";
 import type { IngestWorkerSpec } from "./ingest_pipeline.ts";
 import type { CollectorConfig } from "./config.ts";
 import { LOCK_FILE, lockLogDir } from "./log_dir_lock.ts";
-import { NotRegularFileError } from "./regular_file.ts";
 import { claimSocketPath, SocketPathError } from "./socket_path.ts";
 
 /**
@@ -71,8 +70,10 @@ async function serveUntilStopped(
   try {
     lock = await lockLogDir(config.logDir);
   } catch (error) {
-    if (!(error instanceof NotRegularFileError)) throw error;
-    log(`refusing to start: ${error.message}`, { exitCode: 1 });
+    // A lock file that is not a regular file, a read-only log directory, ...: say so plainly.
+    log(`refusing to start: cannot lock the log directory: ${(error as Error).message}`, {
+      exitCode: 1,
+    });
     return 1;
   }
   if (lock === undefined) {

@@ -172,3 +172,35 @@ Deno.test("--help lists every setting's flag with its default and exits 0", asyn
     assert.match(help, new RegExp(`--${flag} .*\\(default ${DEFAULT_CONFIG[key]}\\)`));
   }
 });
+
+Deno.test("a log dir that cannot be created is refused with exit code 1 and a one-line reason", async () => {
+  await withTempDir("collector-config-", async (dir) => {
+    await Deno.writeTextFile(join(dir, "a-file"), "");
+    const logDir = join(dir, "a-file", "logs");
+
+    const out = await collect(["--socket", join(dir, "a.sock"), "--log-dir", logDir]).output();
+
+    assert.equal(out.code, 1);
+    assert.equal(
+      new TextDecoder().decode(out.stderr),
+      `collect: cannot create the log directory ${logDir}: ` +
+        `Not a directory (os error 20): mkdir '${logDir}'\n`,
+    );
+  });
+});
+
+Deno.test("a socket dir that cannot be created is refused with exit code 1 and a one-line reason", async () => {
+  await withTempDir("collector-config-", async (dir) => {
+    await Deno.writeTextFile(join(dir, "a-file"), "");
+    const socketDir = join(dir, "a-file", "run");
+
+    const out = await collect(["--socket", join(socketDir, "a.sock"), "--log-dir", dir]).output();
+
+    assert.equal(out.code, 1);
+    assert.equal(
+      new TextDecoder().decode(out.stderr),
+      `collect: cannot create the socket directory ${socketDir}: ` +
+        `Not a directory (os error 20): lstat '${socketDir}'\n`,
+    );
+  });
+});
