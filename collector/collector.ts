@@ -28,6 +28,8 @@ const MAX_READ_BYTES = 256 * 1024;
 const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 /** How long the drain waits for the ingest worker before doing its work on the main thread. */
 const WORKER_DRAIN_MS = 1000;
+/** A sweep this much later than its interval means the process was stopped or starved. */
+const STALL_MS = 1000;
 
 /** One producer connection. */
 interface Connection {
@@ -91,6 +93,8 @@ export class Collector {
   #drainIsOver = false;
   #drainWaiters = new Set<() => void>();
   #sweeper: ReturnType<typeof setInterval>;
+  #sweepEveryMs: number;
+  #lastSweepAt = Date.now();
   #statsTimer: ReturnType<typeof setInterval>;
   #started = Date.now();
 
@@ -147,6 +151,7 @@ export class Collector {
       write: (line) => this.#writer.appendReject(line),
     });
     const sweepEvery = Math.min(1000, Math.max(20, Math.floor(config.partialLineTimeoutMs / 4)));
+    this.#sweepEveryMs = sweepEvery;
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery);
     this.#statsTimer = setInterval(() => this.#printStats(), config.statsIntervalMs);
   }
@@ -303,6 +308,9 @@ export class Collector {
           // After the drain deadline, stop waiting for a writer that cannot make progress
           // (disk still full): the connection is closed and the shutdown goes on.
           while (this.#mustPause() && !this.#drainIsOver) await this.#nextProgress();
+          // The producer could not make progress while this reader was paused: the partial
+          // line timeout counts from now, not from the last read before the pause.
+          connection.lastProgress = Date.now();
         }
         connection.reading = true;
         if (connection.draining) this.#armQuietTimer(connection);
@@ -409,8 +417,19 @@ export class Collector {
     this.#rejects.tick();
     const now = Date.now();
     const timeout = this.#config.partialLineTimeoutMs;
+    const sinceLastSweep = now - this.#lastSweepAt;
+    this.#lastSweepAt = now;
+    if (sinceLastSweep > this.#sweepEveryMs + STALL_MS) {
+      // This process did not run for a while (SIGSTOP, a paused container, a suspended
+      // machine) or the clock jumped: bytes producers sent meanwhile wait unread in the
+      // sockets, so that time must not count as their lack of progress.
+      for (const connection of this.#connections) connection.lastProgress = now;
+      return;
+    }
     for (const connection of this.#connections) {
-      if (!connection.splitter.hasPartialLine || now - connection.lastProgress <= timeout) continue;
+      // A reader paused by backpressure is not reading: its producer cannot make progress.
+      if (!connection.reading || !connection.splitter.hasPartialLine) continue;
+      if (now - connection.lastProgress <= timeout) continue;
       connection.dropPartial = true;
       this.#log("closing a connection whose partial line made no progress", {
         connection: connection.id,

@@ -104,3 +104,33 @@ Deno.test("SIGTERM while the disk stays full exits within 5 s with code 1 and sa
     await collector[Symbol.asyncDispose]();
   });
 });
+
+Deno.test("a reader paused by a full disk keeps its half line past the partial line timeout", async () => {
+  await withFullDisk(async (dir, logDir) => {
+    await using collector = await startTestCollector({
+      socket: join(dir, "audit.sock"),
+      logDir,
+      settings: { maxBufferBytes: 32 * 1024, partialLineTimeoutMs: 500 },
+    });
+    const halfSender = await Deno.connect({ transport: "unix", path: collector.socket });
+    const filler = Array.from({ length: 300 }, (_, i) => execEvent("fills-buffer", i));
+    const sending = send(collector.socket, toLines(filler));
+    await collector.waitForLog(/"code":"ENOSPC"/);
+    const line = toLines([execEvent("half-while-paused", 0)]);
+    // Read by the collector, which then pauses this reader: the buffer is over its limit.
+    await writeAll(halfSender, line.slice(0, 100));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await writeAll(halfSender, line.slice(100));
+    // Several partial line timeouts pass while the reader is paused, not reading.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    await Deno.remove(join(logDir, "filler"));
+    await sending;
+    halfSender.close();
+
+    await collector.waitForEvents("fills-buffer", (e) => e.length === 300, 15_000);
+    const stored = await collector.waitForEvents("half-while-paused", (e) => e.length === 1);
+    assert.equal(stored[0].seq, 0);
+    assert.doesNotMatch(collector.stderrText(), /partial line made no progress/);
+  });
+});

@@ -194,3 +194,22 @@ Deno.test("a log directory removed while the collector runs is recreated and log
   await collector.waitForEvents("after-rm", (e) => e.length === 1);
   await collector.waitForLog(/log directory missing; recreating it/);
 });
+
+Deno.test("a collector stopped (SIGSTOP) longer than the partial line timeout keeps the half line", async () => {
+  await using collector = await startTestCollector({ settings: { partialLineTimeoutMs: 300 } });
+  const conn = await Deno.connect({ transport: "unix", path: collector.socket });
+  const lines = toLines([execEvent("stopped", 0), execEvent("stopped", 1)]);
+  await writeAll(conn, lines.slice(0, 100));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  Deno.kill(collector.pid, "SIGSTOP");
+  // Sent while the collector cannot run; it waits in the socket for the next read.
+  await writeAll(conn, lines.slice(100));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+
+  Deno.kill(collector.pid, "SIGCONT");
+
+  const stored = await collector.waitForEvents("stopped", (e) => e.length === 2);
+  assert.deepEqual(seqs(stored), [0, 1]);
+  assert.doesNotMatch(collector.stderrText(), /partial line made no progress/);
+  conn.close();
+});
