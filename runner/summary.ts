@@ -60,6 +60,28 @@ export function parseLog(text: string): LogRecord[] {
 }
 
 const EINPROGRESS = 115;
+/**
+ * Characters a terminal may act on: C0 and C1 controls, DEL, and the bidirectional overrides and
+ * isolates (which reorder what is shown); plus the backslash, so escapes stay unambiguous.
+ */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\\]/g;
+
+/**
+ * `text` with every character a terminal could act on written as `\xNN` or `\uNNNN` (and `\` as
+ * `\\`): program paths, addresses and policy targets come from the audited program, which must
+ * not be able to clear, recolour or rewrite the summary shown to the user.
+ */
+function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => {
+    if (char === "\\") return "\\\\";
+    const code = char.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** How many programs/destinations/denials the text summary lists before "and N more". */
 const LISTED = 12;
 
@@ -123,7 +145,7 @@ export function formatSummary(summary: RunSummary): string {
   const counts = Object.entries(summary.counts).map(([type, count]) => `${type} ${count}`);
   const list = (items: string[]) => {
     if (items.length === 0) return "none";
-    const shown = items.slice(0, LISTED);
+    const shown = items.slice(0, LISTED).map(printable);
     const more = items.length - shown.length;
     return shown.join(", ") + (more > 0 ? `, and ${more} more (see the log or --json)` : "");
   };

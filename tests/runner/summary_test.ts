@@ -81,3 +81,26 @@ Deno.test("the printed summary names the session, log, counts, programs and sign
   assertMatch(text, /programs: \/usr\/bin\/sh, \/usr\/bin\/ls/);
   assertMatch(text, /network: +none/);
 });
+
+Deno.test("the printed summary shows control characters of audited paths escaped, never raw", () => {
+  const summary: RunSummary = {
+    session_id: "s1",
+    agent: "sh",
+    log_file: "/logs/session-s1.jsonl",
+    exit_code: 0,
+    log_complete: true,
+    runner_events_dropped: 0,
+    counts: { Exec: 1, Connect: 1, Deny: 1 },
+    programs: ["/tmp/evil\x1b[2J\rdenied:   none\u202e"],
+    network: ["/tmp/\x9b31m.sock"],
+    denied: ["Open /etc/shadow\x07 denied by C:\\rule"],
+  };
+
+  const text = formatSummary(summary);
+
+  assertMatch(text, /programs: \/tmp\/evil\\x1b\[2J\\x0ddenied: {3}none\\u202e$/m);
+  assertMatch(text, /network: +\/tmp\/\\x9b31m\.sock$/m);
+  assertMatch(text, /denied: +Open \/etc\/shadow\\x07 denied by C:\\\\rule$/m);
+  // deno-lint-ignore no-control-regex
+  assertEquals(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(text), false);
+});
