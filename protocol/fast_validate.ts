@@ -260,8 +260,11 @@ function isValidExec(payload: Record<string, unknown>): boolean {
         if (!isIntIn(field, 1, 4095)) return false;
         break;
       case "probe":
-        // z.record(z.string(), z.unknown()): any plain object; its values are not checked.
-        if (!isObject(field) || !isPlainObject(field)) return false;
+        // z.record(z.string(), z.unknown()): any plain object; its values are not checked. An own
+        // `__proto__` key is refused by the schema (zod's record would drop it silently).
+        if (!isObject(field) || !isPlainObject(field) || Object.hasOwn(field, "__proto__")) {
+          return false;
+        }
         break;
       case "capture":
         if (!isValidCapture(field)) return false;

@@ -59,6 +59,19 @@ export const CaptureSchema = z.strictObject({
   reason: z.string().max(1024),
 });
 
+/**
+ * `probe`: free-form JSON object, except for a `__proto__` key: JSON.parse makes it an ordinary
+ * key, but zod's record drops it without a word, so an event would be stored with a key that
+ * validation never saw. Refused instead, before the record check.
+ */
+const probeRecord = z
+  .unknown()
+  .refine(
+    (value) => !(typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")),
+    { message: "probe must not have a __proto__ key" },
+  )
+  .pipe(z.record(z.string(), z.unknown()));
+
 /** Exec: a program start, sent before the real call; a failed call sends a second one with errno. */
 export const ExecPayloadSchema = z.strictObject({
   call: callName,
@@ -68,7 +81,7 @@ export const ExecPayloadSchema = z.strictObject({
   cwd: z.string(),
   dirfd: z.int().optional(),
   errno: errnoValue.optional(),
-  probe: z.record(z.string(), z.unknown()).optional(),
+  probe: probeRecord.optional(),
   capture: CaptureSchema.optional(),
   truncated: z.literal(true).optional(),
 });

@@ -52,6 +52,16 @@ const BAD_LINES: Array<{ name: string; line: Uint8Array | string; reason: string
       path: "payload.argv",
     },
     {
+      // zod's record drops the key: storing the event would keep a key validation never saw.
+      name: "an Exec probe with a __proto__ key",
+      line: JSON.stringify(execEvent("hostile", 0)).replace(
+        '"cwd"',
+        '"probe":{"__proto__":{"x":1}},"cwd"',
+      ),
+      reason: "payload_mismatch",
+      path: "payload.probe",
+    },
+    {
       name: "source Collector (spoofing the collector)",
       line: withField(["source"], "Collector"),
       reason: "source_spoofing",

@@ -181,6 +181,12 @@ const INVALID: Array<[string, Json | unknown, string]> = [
   ],
   ["Exit exit_code 256", mutate("Exit", (e) => payloadOf(e).exit_code = 256), "payload.exit_code"],
   [
+    // JSON.parse makes `__proto__` an own key; zod's record would drop it from what it checked.
+    "a __proto__ key in an Exec probe",
+    mutate("Exec", (e) => payloadOf(e).probe = JSON.parse('{"__proto__":{"x":1},"kernel":"6.1"}')),
+    "payload.probe",
+  ],
+  [
     "Exit negative duration",
     mutate("Exit", (e) => payloadOf(e).duration_ms = -1),
     "payload.duration_ms",
