@@ -32,6 +32,7 @@ const SETTING_HELP: Record<keyof CollectorConfig, [argument: string, text: strin
   statsIntervalMs: ["N", "stats line on stderr while busy"],
   rejectRecordsPerSecond: ["N", "rejected.jsonl rate limit"],
   shutdownDrainMs: ["N", "longest drain of connections on SIGTERM"],
+  acceptPauseMs: ["N", "sleep after an accept (fewer wake-ups); 0 = off"],
 };
 
 function helpText(): string {

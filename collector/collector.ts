@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AcceptPause } from "./accept_pause.ts";
 import type { CollectorConfig } from "./config.ts";
 import { ingestLine, ingestText, type LineOutcome } from "./ingest.ts";
 import { IngestPipeline, type IngestWorkerSpec } from "./ingest_pipeline.ts";
@@ -86,6 +87,7 @@ export class Collector {
   #stopping = false;
   #listenerClosed = false;
   #acceptQuietTimer: QuietTimer | undefined;
+  #acceptPause: AcceptPause;
   #stoppedAt = 0;
   #drainDeadline: ReturnType<typeof setTimeout> | undefined;
   // Paused readers wait on fresh promises woken from here, not on one long-lived promise: every
@@ -152,6 +154,7 @@ export class Collector {
     });
     const sweepEvery = Math.min(1000, Math.max(20, Math.floor(config.partialLineTimeoutMs / 4)));
     this.#sweepEveryMs = sweepEvery;
+    this.#acceptPause = new AcceptPause(config.acceptPauseMs);
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery);
     this.#statsTimer = setInterval(() => this.#printStats(), config.statsIntervalMs);
   }
@@ -231,6 +234,7 @@ export class Collector {
       }
       this.#acceptQuietTimer?.restart();
       this.#accept(conn);
+      this.#acceptPause.afterAccept();
     }
   }
 

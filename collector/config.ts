@@ -50,6 +50,8 @@ export interface CollectorConfig {
   rejectRecordsPerSecond: number;
   /** Longest time spent reading clients after SIGTERM/SIGINT. */
   shutdownDrainMs: number;
+  /** After an accept, sleep this long before taking more connections (accept_pause.ts); 0 = off. */
+  acceptPauseMs: number;
 }
 
 /** Every setting of the collector, with its constraints. */
@@ -72,6 +74,7 @@ const CollectorConfigSchema = z.strictObject({
   statsIntervalMs: positiveInt(86_400_000),
   rejectRecordsPerSecond: positiveInt(1_000_000),
   shutdownDrainMs: positiveInt(60_000),
+  acceptPauseMs: z.int().min(0).max(100),
 });
 
 /** Embedded defaults, the lowest precedence. */
@@ -89,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<CollectorConfig> = Object.freeze({
   statsIntervalMs: 10_000,
   rejectRecordsPerSecond: 100,
   shutdownDrainMs: 3000,
+  acceptPauseMs: 5,
 });
 
 /** The command-line flag of each setting (kebab-case of the config key). */
@@ -106,6 +110,7 @@ export const CONFIG_FLAGS: ReadonlyArray<[flag: string, key: keyof CollectorConf
   ["stats-interval-ms", "statsIntervalMs"],
   ["reject-records-per-second", "rejectRecordsPerSecond"],
   ["shutdown-drain-ms", "shutdownDrainMs"],
+  ["accept-pause-ms", "acceptPauseMs"],
 ];
 
 /** A configuration problem the user must fix; the message names the field and the source. */
