@@ -8,13 +8,19 @@ import { execEvent, send, toLines } from "./helpers.ts";
 // Deno checks --allow-write=<log dir> against the path, not where a symlink in it points: the
 // collector itself must refuse what is planted in its log directory.
 
+/** A log dir in `dir` holding `name`, a symlink to `outside.txt` (with "precious") beside it. */
+async function plantLink(dir: string, name: string): Promise<{ logDir: string; outside: string }> {
+  const logDir = join(dir, "logs");
+  await Deno.mkdir(logDir);
+  const outside = join(dir, "outside.txt");
+  await Deno.writeTextFile(outside, "precious\n");
+  await Deno.symlink(outside, join(logDir, name));
+  return { logDir, outside };
+}
+
 Deno.test("a session file that is a symlink is not written through; its target stays untouched", async () => {
   await using dir = await tempDir("collector-planted-");
-  const logDir = join(dir.path, "logs");
-  await Deno.mkdir(logDir);
-  const outside = join(dir.path, "outside.txt");
-  await Deno.writeTextFile(outside, "precious\n");
-  await Deno.symlink(outside, join(logDir, "session-linked.jsonl"));
+  const { logDir, outside } = await plantLink(dir.path, "session-linked.jsonl");
   await using collector = await startTestCollector({ logDir, socket: join(dir.path, "a.sock") });
 
   await send(collector.socket, toLines([execEvent("linked", 0)]));
@@ -25,11 +31,7 @@ Deno.test("a session file that is a symlink is not written through; its target s
 
 Deno.test("a lock file that is a symlink makes the collector refuse to start, target untouched", async () => {
   await using dir = await tempDir("collector-planted-");
-  const logDir = join(dir.path, "logs");
-  await Deno.mkdir(logDir);
-  const outside = join(dir.path, "outside.txt");
-  await Deno.writeTextFile(outside, "precious\n");
-  await Deno.symlink(outside, join(logDir, ".collector.lock"));
+  const { logDir, outside } = await plantLink(dir.path, ".collector.lock");
   let stderr = "";
 
   await assert.rejects(
