@@ -79,6 +79,8 @@ export class Collector {
   #pipeline: IngestPipeline;
   #rejects: RejectLog;
   #connections = new Set<Connection>();
+  /** Resolves the accept loop's wait at `maxConnections` (a connection ended, or shutdown). */
+  #wakeAtLimit: (() => void) | undefined;
   #heldBytes: HeldBytesBudget;
   #handlers = new Set<Promise<void>>();
   #nextId = 1;
@@ -215,6 +217,15 @@ export class Collector {
 
   async #acceptUntilStopped(): Promise<void> {
     while (!this.#listenerClosed) {
+      if (this.#connections.size >= this.#config.maxConnections) {
+        // At the limit, producers wait in the listen backlog (a connect there blocks, bounded by
+        // the producer's own timeout) rather than being accepted and closed unread: a line they
+        // had already sent would be lost without either side knowing.
+        this.#counters.connectionLimitWaits++;
+        await new Promise<void>((resolve) => (this.#wakeAtLimit = resolve));
+        this.#wakeAtLimit = undefined;
+        continue;
+      }
       let conn: Deno.UnixConn;
       try {
         conn = await this.#listener.accept();
@@ -241,6 +252,7 @@ export class Collector {
   #closeListener(): void {
     if (this.#listenerClosed) return;
     this.#listenerClosed = true;
+    this.#wakeAtLimit?.();
     this.#acceptQuietTimer?.cancel();
     try {
       this.#listener.close();
@@ -250,11 +262,6 @@ export class Collector {
   }
 
   #accept(conn: Deno.UnixConn): void {
-    if (this.#connections.size >= this.#config.maxConnections) {
-      this.#counters.connectionsRefused++;
-      closeQuietly(conn);
-      return;
-    }
     this.#counters.connectionsAccepted++;
     const id = this.#nextId++;
     const splitter = new LineSplitter(this.#config.maxLineBytes, {
@@ -286,6 +293,7 @@ export class Collector {
     this.#connections.add(connection);
     const handler = this.#handle(connection).finally(() => {
       this.#connections.delete(connection);
+      this.#wakeAtLimit?.();
       this.#handlers.delete(handler);
     });
     this.#handlers.add(handler);
@@ -455,7 +463,7 @@ export class Collector {
     const before = this.#lastStats;
     const busy = now.bytesIn !== before.bytesIn || now.connectionsAccepted !==
         before.connectionsAccepted ||
-      now.connectionsRefused !== before.connectionsRefused ||
+      now.connectionLimitWaits !== before.connectionLimitWaits ||
       now.bytesWritten !== before.bytesWritten || now.fsyncs !== before.fsyncs;
     if (busy) {
       console.error(statsLine("stats", {

@@ -15,8 +15,8 @@ export interface Counters {
   bytesWritten: number;
   /** Connections accepted since start. */
   connectionsAccepted: number;
-  /** Connections refused because `maxConnections` were open. */
-  connectionsRefused: number;
+  /** Times the accept loop waited because `maxConnections` were open. */
+  connectionLimitWaits: number;
   /** Failed accept calls (e.g. out of file descriptors), each retried. */
   acceptErrors: number;
   /** Rejected lines by reason. */
@@ -42,7 +42,7 @@ export function newCounters(): Counters {
     bytesIn: 0,
     bytesWritten: 0,
     connectionsAccepted: 0,
-    connectionsRefused: 0,
+    connectionLimitWaits: 0,
     acceptErrors: 0,
     rejects,
     writeErrors: 0,
