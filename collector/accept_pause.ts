@@ -6,8 +6,9 @@
  * producer a cross-CPU wake and the collector about 170-200 µs of CPU on this project's test
  * machines. After an accept, the main thread instead sleeps a few milliseconds on a futex (where
  * no connect can wake it): the connections made meanwhile wait in the listen backlog and are
- * taken in one batch. With no new connection the collector sleeps in `epoll_wait` as before, and
- * data on open connections is not delayed longer than one pause.
+ * taken in one batch. Only while connections come less than a pause apart: with fewer, or none,
+ * the collector sleeps in `epoll_wait` as before, and data on open connections is not delayed
+ * longer than one pause.
  *
  * @module
  */
@@ -20,23 +21,39 @@
  * ```ts
  * import { AcceptPause } from "./accept_pause.ts";
  * const pause = new AcceptPause(5);
- * pause.afterAccept(); // the event loop sleeps 5 ms after the current task and the ready I/O
+ * pause.afterAccept(); // a lone connection: no pause
+ * pause.afterAccept(); // less than 5 ms after the last: the event loop sleeps 5 ms
  * ```
  */
 export class AcceptPause {
   readonly #pauseMs: number;
   readonly #cell = new Int32Array(new SharedArrayBuffer(4));
   #scheduled = false;
+  #lastAcceptMs = Number.NEGATIVE_INFINITY;
+  #pauses = 0;
 
   /** @param pauseMs Milliseconds to sleep after an accept; 0 turns the pause off. */
   constructor(pauseMs: number) {
     this.#pauseMs = pauseMs;
   }
 
-  /** Call after each accepted connection. */
+  /** Pauses scheduled so far. */
+  get pauses(): number {
+    return this.#pauses;
+  }
+
+  /**
+   * Call after each accepted connection. Pauses only when the previous accept was less than a
+   * pause ago: a lone connection (a `run` sending its Exec, then its Exit; an interactive
+   * program's child) is handled at once, and the pauses start with a stream of them.
+   */
   afterAccept(): void {
-    if (this.#pauseMs <= 0 || this.#scheduled) return;
+    const now = performance.now();
+    const streaming = now - this.#lastAcceptMs < this.#pauseMs;
+    this.#lastAcceptMs = now;
+    if (this.#pauseMs <= 0 || this.#scheduled || !streaming) return;
     this.#scheduled = true;
+    this.#pauses++;
     // A timer, so that the connections already accepted and the reads already ready are handled
     // first. Nothing ever notifies the cell: the wait always runs to its timeout.
     setTimeout(() => {
