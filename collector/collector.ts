@@ -190,7 +190,13 @@ export class Collector {
       events: this.#counters.events,
       bufferedBytes: this.#writer.bufferedBytes,
     });
-    this.#acceptQuietTimer = quietTimer(() => this.#closeListener());
+    // At maxConnections the accept loop is not accepting, so quiet does not mean the backlog is
+    // empty: producers waiting there have sent their events. Close the listener only once the
+    // loop has been able to accept for a quiet period (the drain deadline still bounds this).
+    this.#acceptQuietTimer = quietTimer(() => {
+      if (this.#wakeAtLimit === undefined) this.#closeListener();
+      else this.#acceptQuietTimer?.restart();
+    });
     for (const connection of this.#connections) {
       connection.draining = true;
       if (connection.reading) this.#armQuietTimer(connection);
@@ -224,6 +230,8 @@ export class Collector {
         this.#counters.connectionLimitWaits++;
         await new Promise<void>((resolve) => (this.#wakeAtLimit = resolve));
         this.#wakeAtLimit = undefined;
+        // Draining: the backlog gets a full quiet period from now, not from before the wait.
+        this.#acceptQuietTimer?.restart();
         continue;
       }
       let conn: Deno.UnixConn;

@@ -230,6 +230,26 @@ Deno.test("a connection over the maximum waits until another closes, then its ev
   assert.ok(JSON.parse(summary ?? "{}").connectionLimitWaits >= 1, summary);
 });
 
+Deno.test("on SIGTERM at the maximum, a connection waiting in the backlog is still stored", async () => {
+  await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
+  await collector.waitForLog(/ingest worker running/);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const held = await Promise.all(
+    [0, 1, 2].map(() => Deno.connect({ transport: "unix", path: collector.socket })),
+  );
+  await Promise.all(held.map((conn, i) => writeAll(conn, toLines([execEvent("held", i)]))));
+  await collector.waitForEvents("held", (e) => e.length === 3);
+  const extra = await Deno.connect({ transport: "unix", path: collector.socket });
+  await writeAll(extra, toLines([execEvent("waiting", 0)]));
+  extra.close();
+
+  // The held connections stay open and idle: the drain closes them after its quiet period, and
+  // only then can the accept loop take the one in the backlog.
+  assert.equal(await collector.stop(), 0);
+  for (const conn of held) conn.close();
+  assert.equal((await collector.readSession("waiting")).length, 1);
+});
+
 Deno.test("a burst of one-shot connections far over the maximum loses no event", async () => {
   await using collector = await startTestCollector({ settings: { maxConnections: 4 } });
   await Promise.all(
