@@ -38,6 +38,8 @@ interface Connection {
   conn: Deno.UnixConn;
   splitter: LineSplitter;
   lastProgress: number;
+  /** performance.now() of the last read that returned bytes (for the accept pause). */
+  lastReadMs: number;
   reading: boolean;
   draining: boolean;
   quietTimer: QuietTimer | undefined;
@@ -292,6 +294,7 @@ export class Collector {
       conn,
       splitter,
       lastProgress: Date.now(),
+      lastReadMs: Number.NEGATIVE_INFINITY,
       reading: false,
       // Accepted while shutting down (it waited in the backlog): drain it like the others.
       draining: this.#stopping,
@@ -339,6 +342,7 @@ export class Collector {
         connection.quietTimer?.cancel();
         if (read === null) break;
         const now = Date.now();
+        connection.lastReadMs = this.#acceptPause.afterRead(connection.lastReadMs);
         connection.lastProgress = now;
         this.#counters.bytesIn += read;
         this.#stampReceivedAt(now);

@@ -28,6 +28,25 @@ Deno.test("accepts during a pause schedule no second one", async () => {
   assert.equal(pause.pauses, 1);
 });
 
+Deno.test("accepts while a connection is read again soon after its last read do not pause", async () => {
+  const pause = new AcceptPause(5);
+  const firstRead = pause.afterRead(Number.NEGATIVE_INFINITY);
+  pause.afterRead(firstRead);
+  pause.afterAccept();
+  pause.afterAccept();
+  await afterTimers();
+  assert.equal(pause.pauses, 0);
+});
+
+Deno.test("a connection's first read does not stop the pauses", async () => {
+  const pause = new AcceptPause(5);
+  pause.afterRead(Number.NEGATIVE_INFINITY);
+  pause.afterAccept();
+  pause.afterAccept();
+  await afterTimers();
+  assert.equal(pause.pauses, 1);
+});
+
 Deno.test("a pause of 0 ms turns pausing off", async () => {
   const pause = new AcceptPause(0);
   for (let i = 0; i < 10; i++) pause.afterAccept();
