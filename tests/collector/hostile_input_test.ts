@@ -203,8 +203,12 @@ Deno.test("half lines of all connections together cannot hold more memory than t
   second.close();
 });
 
-Deno.test("a connection over the maximum waits until another closes, then its event is stored", async () => {
-  await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
+/**
+ * Opens and keeps the collector's 3 allowed connections (each has stored one "held" event), then
+ * sends one "waiting" event on a fourth connection: the kernel completes that connect into the
+ * listen backlog, where the collector does not take it yet. Returns the held connections.
+ */
+async function holdAllAndQueueOne(collector: TestCollector): Promise<Deno.UnixConn[]> {
   // The readiness probe of startTestCollector may still be open for a moment, longer while the
   // ingest workers start (they share the cores): let them start first.
   await collector.waitForLog(/ingest worker running/);
@@ -214,11 +218,15 @@ Deno.test("a connection over the maximum waits until another closes, then its ev
   );
   await Promise.all(held.map((conn, i) => writeAll(conn, toLines([execEvent("held", i)]))));
   await collector.waitForEvents("held", (e) => e.length === 3);
-
-  // The kernel completes the connect into the listen backlog; the collector does not take it yet.
   const extra = await Deno.connect({ transport: "unix", path: collector.socket });
   await writeAll(extra, toLines([execEvent("waiting", 0)]));
   extra.close();
+  return held;
+}
+
+Deno.test("a connection over the maximum waits until another closes, then its event is stored", async () => {
+  await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
+  const held = await holdAllAndQueueOne(collector);
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.deepEqual(await collector.readSession("waiting"), []);
   held[0].close();
@@ -232,16 +240,7 @@ Deno.test("a connection over the maximum waits until another closes, then its ev
 
 Deno.test("on SIGTERM at the maximum, a connection waiting in the backlog is still stored", async () => {
   await using collector = await startTestCollector({ settings: { maxConnections: 3 } });
-  await collector.waitForLog(/ingest worker running/);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  const held = await Promise.all(
-    [0, 1, 2].map(() => Deno.connect({ transport: "unix", path: collector.socket })),
-  );
-  await Promise.all(held.map((conn, i) => writeAll(conn, toLines([execEvent("held", i)]))));
-  await collector.waitForEvents("held", (e) => e.length === 3);
-  const extra = await Deno.connect({ transport: "unix", path: collector.socket });
-  await writeAll(extra, toLines([execEvent("waiting", 0)]));
-  extra.close();
+  const held = await holdAllAndQueueOne(collector);
 
   // The held connections stay open and idle: the drain closes them after its quiet period, and
   // only then can the accept loop take the one in the backlog.
