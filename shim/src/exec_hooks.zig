@@ -256,13 +256,27 @@ fn collectArgs(first: Str, ap: *std.builtin.VaList, out: *ArgList) bool {
     return true;
 }
 
+/// What execl, execlp and execle do once their arguments are collected, from the variadic hooks
+/// below (x86_64) and from their array forms (aarch64).
+fn execlList(path: Str, list: *const ArgList) c_int {
+    return execPath("execl", "execv", "execve", path, list, currentEnv());
+}
+
+fn execlpList(file: Str, list: *const ArgList) c_int {
+    return execPath("execlp", "execvp", "execvpe", file, list, currentEnv());
+}
+
+fn execleList(path: Str, list: *const ArgList, envp: StrArray) c_int {
+    return execPath("execle", null, "execve", path, list, envp);
+}
+
 /// execl: variadic; glibc builds argv and calls __execve internally.
 fn hookExecl(path: Str, arg: Str, ...) callconv(.c) c_int {
     var ap = @cVaStart();
     defer @cVaEnd(&ap);
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
-    return execPath("execl", "execv", "execve", path, &args, currentEnv());
+    return execlList(path, &args);
 }
 
 /// execlp: variadic; glibc builds argv and calls __execvpe internally.
@@ -271,7 +285,7 @@ fn hookExeclp(file: Str, arg: Str, ...) callconv(.c) c_int {
     defer @cVaEnd(&ap);
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
-    return execPath("execlp", "execvp", "execvpe", file, &args, currentEnv());
+    return execlpList(file, &args);
 }
 
 /// execle: variadic with envp after the NULL; glibc calls __execve internally.
@@ -280,8 +294,7 @@ fn hookExecle(path: Str, arg: Str, ...) callconv(.c) c_int {
     defer @cVaEnd(&ap);
     var args: ArgList = undefined;
     if (!collectArgs(arg, &ap, &args)) return fail(E2BIG);
-    const envp = @cVaArg(&ap, StrArray);
-    return execPath("execle", null, "execve", path, &args, envp);
+    return execleList(path, &args, @cVaArg(&ap, StrArray));
 }
 
 /// Copies execl-style arguments from an array (aarch64, see varargs.zig) up to the terminating
@@ -301,22 +314,21 @@ fn collectArray(args: [*]const usize, out: *ArgList) ?usize {
 fn execlArray(path: Str, args: [*]const usize) callconv(.c) c_int {
     var list: ArgList = undefined;
     _ = collectArray(args, &list) orelse return fail(E2BIG);
-    return execPath("execl", "execv", "execve", path, &list, currentEnv());
+    return execlList(path, &list);
 }
 
 /// execlp, aarch64 form.
 fn execlpArray(file: Str, args: [*]const usize) callconv(.c) c_int {
     var list: ArgList = undefined;
     _ = collectArray(args, &list) orelse return fail(E2BIG);
-    return execPath("execlp", "execvp", "execvpe", file, &list, currentEnv());
+    return execlpList(file, &list);
 }
 
 /// execle, aarch64 form.
 fn execleArray(path: Str, args: [*]const usize) callconv(.c) c_int {
     var list: ArgList = undefined;
     const end = collectArray(args, &list) orelse return fail(E2BIG);
-    const envp: StrArray = @ptrFromInt(args[end + 1]);
-    return execPath("execle", null, "execve", path, &list, envp);
+    return execleList(path, &list, @ptrFromInt(args[end + 1]));
 }
 
 fn hookExeclEntry() callconv(.naked) noreturn {
